@@ -1,0 +1,5 @@
+import sys
+
+from usad.cli.main import main
+
+sys.exit(main())
