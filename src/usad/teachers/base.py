@@ -87,7 +87,13 @@ class Teacher(nn.Module):
 
     @torch.no_grad()
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor | None = None,
-                layers: list[int] | None = None) -> TeacherOutput:
+                layers: list[int] | None = None, *, ids: list[str] | None = None,
+                offsets: torch.Tensor | None = None) -> TeacherOutput:
+        """wav: (B, S) 16 kHz (or (S,)); lengths: (B,) valid samples; layers: which layers to return.
+
+        ``ids`` (clip ids from the manifest) and ``offsets`` ((B,) seconds: where the crop ``wav`` starts inside the
+        clip) are only read by teachers whose ``uses_ids`` is True (cached features); live teachers ignore them.
+        """
         if wav.dim() == 1:
             wav = wav.unsqueeze(0)
         if lengths is None:
@@ -96,7 +102,22 @@ class Teacher(nn.Module):
         bad = [l for l in layers if l not in self.info.dims]
         if bad:
             raise ValueError(f"teacher {self.name!r} has no layer(s) {bad}; available: {sorted(self.info.dims)}")
-        return self._forward(wav, lengths.to(wav.device), layers)
+        lengths = lengths.to(wav.device)
+        if self.uses_ids:
+            if ids is None:
+                raise ValueError(f"teacher {self.name!r} reads cached features: pass ids=[clip ids] "
+                                 "(and offsets= in seconds when wav is a crop of the clip)")
+            if len(ids) != wav.shape[0]:
+                raise ValueError(f"teacher {self.name!r}: got {len(ids)} ids for a batch of {wav.shape[0]}")
+            return self._forward_ids(wav, lengths, layers, list(ids), offsets)
+        return self._forward(wav, lengths, layers)
+
+    #: True for teachers that look clips up by id (``CachedTeacher``); they implement ``_forward_ids``.
+    uses_ids: bool = False
 
     def _forward(self, wav: torch.Tensor, lengths: torch.Tensor, layers: list[int]) -> TeacherOutput:
+        raise NotImplementedError
+
+    def _forward_ids(self, wav: torch.Tensor, lengths: torch.Tensor, layers: list[int], ids: list[str],
+                     offsets: torch.Tensor | None) -> TeacherOutput:
         raise NotImplementedError
