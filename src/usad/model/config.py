@@ -1,0 +1,109 @@
+"""Encoder configuration, presets and the one frame-count formula."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from usad.frontend import num_fbank_frames
+
+ATTENTION_SCHEMES = ("sdpa", "relpos")
+
+
+@dataclass
+class EncoderConfig:
+    """Student encoder hyper-parameters. ``frame_rate`` is 50.0 (x2 time stride) or 25.0 (x4).
+
+    ``attention``: "sdpa" (conv positional encoder only; fastest) or "relpos" (Transformer-XL style relative
+    positional MHSA on top, matching the published parameter counts).
+    """
+
+    dim: int = 384
+    num_layers: int = 12
+    num_heads: int = 6
+    frame_rate: float = 50.0
+    attention: str = "sdpa"
+    n_mels: int = 128
+    conv_channels: int = 64
+    conv_pos_depth: int = 5
+    conv_pos_width: int = 95
+    conv_pos_groups: int = 16
+    ffn_mult: int = 4
+    dropout: float = 0.1
+    attention_dropout: float = 0.0
+    layer_norm_eps: float = 1e-5
+    init_std: float = 0.02
+    gradient_checkpointing: bool = False
+
+    def __post_init__(self) -> None:
+        self.frame_rate = float(self.frame_rate)
+        problems = []
+        if self.attention not in ATTENTION_SCHEMES:
+            problems.append(f"attention must be one of {ATTENTION_SCHEMES}, got {self.attention!r}")
+        if self.frame_rate not in (50.0, 25.0):
+            problems.append(f"frame_rate must be 50.0 or 25.0, got {self.frame_rate}")
+        if self.dim <= 0 or self.num_layers < 0 or self.num_heads <= 0:
+            problems.append("dim, num_heads must be positive and num_layers >= 0")
+        elif self.dim % self.num_heads:
+            problems.append(f"dim ({self.dim}) must be divisible by num_heads ({self.num_heads})")
+        if self.conv_pos_groups <= 0 or self.dim % self.conv_pos_groups:
+            problems.append(f"dim ({self.dim}) must be divisible by conv_pos_groups ({self.conv_pos_groups})")
+        if self.conv_pos_depth < 0:
+            problems.append("conv_pos_depth must be >= 0")
+        if problems:
+            raise ValueError("invalid EncoderConfig: " + "; ".join(problems))
+
+    @property
+    def time_stride(self) -> int:
+        """Encoder frames per fbank frame: 2 (50 Hz) or 4 (25 Hz)."""
+        return 2 if self.frame_rate == 50.0 else 4
+
+    @property
+    def hop_samples(self) -> int:
+        """Samples between encoder frames at 16 kHz: 320 (50 Hz) or 640 (25 Hz)."""
+        return 160 * self.time_stride
+
+    @property
+    def conv_pos_kernel(self) -> int:
+        """Kernel of each positional conv layer: the total width split over the depth (95 // 5 = 19), made odd."""
+        k = max(3, self.conv_pos_width // max(1, self.conv_pos_depth))
+        return k if k % 2 else k + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "EncoderConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown EncoderConfig fields {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+PRESETS: dict[str, dict] = {
+    "small": dict(dim=384, num_layers=12, num_heads=6, frame_rate=50.0),
+    "base": dict(dim=768, num_layers=12, num_heads=12, frame_rate=50.0),
+    "large": dict(dim=1024, num_layers=24, num_heads=16, frame_rate=50.0),
+    "xlarge": dict(dim=1280, num_layers=32, num_heads=20, frame_rate=25.0),
+    "xxlarge": dict(dim=1280, num_layers=48, num_heads=20, frame_rate=25.0),
+}
+
+# Published parameter counts (METHOD.md section 2), reproduced within 1% by attention="relpos".
+PUBLISHED_PARAMS = {"small": 24.8e6, "base": 97.2e6, "large": 336e6, "xlarge": 695e6, "xxlarge": 1036e6}
+
+
+def preset_config(name: str, **overrides) -> EncoderConfig:
+    key = name.lower().replace("-", "")
+    if key not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return EncoderConfig(**{**PRESETS[key], **overrides})
+
+
+def num_frames(num_samples: int, frame_rate: float = 50.0) -> int:
+    """Encoder frames for ``num_samples`` at 16 kHz.
+
+    ``F = 0 if S < 400 else 1 + (S - 400) // 160`` fbank frames (25 ms / 10 ms, snip_edges), then each stride-2
+    time stage (one at 50 Hz, two at 25 Hz) maps ``T -> ceil(T / 2)``; i.e. ``ceil(F / 2)`` or ``ceil(F / 4)``.
+    """
+    stride = 2 if float(frame_rate) == 50.0 else 4
+    f = num_fbank_frames(int(num_samples))
+    return -(-f // stride)
