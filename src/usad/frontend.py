@@ -91,6 +91,13 @@ class KaldiFbank(nn.Module):
         self.register_buffer("mel_banks", kaldi_mel_banks(num_bins), persistent=False)
         self.register_buffer("window", kaldi_hanning(), persistent=False)
 
+    def _apply(self, fn, recurse: bool = True):
+        """Keep the filter matrix and window in float32 when the model is cast to bf16/fp16."""
+        super()._apply(fn, recurse)
+        self.mel_banks = self.mel_banks.float()
+        self.window = self.window.float()
+        return self
+
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         if wav.dim() != 2:
             raise ValueError(f"fbank expects wav of shape (B, S); got {tuple(wav.shape)}")
