@@ -1,0 +1,201 @@
+"""Compute an encoder's features for a probe task once, and cache them on disk.
+
+Utterance-level ("scene") tasks keep, per layer, the mean over valid frames: ``(N, D)``. Frame-level ("event")
+tasks keep every valid frame ``(sum_i T_i, D)`` (float16 on disk) with file boundaries ``offsets: (F + 1,)``
+and frame labels made from the events' start/end (ms) at the encoder's own frame rate.
+
+Cache layout: ``<cache>/<encoder-key>/<task>-<task-key>/<split>.safetensors``; the encoder key hashes the
+source's identity (weights digest / teacher name and layers), the task key hashes the task's metadata and split
+files, so a changed suite or model never reads stale features. Writes are atomic.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from usad.eval.protocol import SplitArrays, TaskArrays
+from usad.eval.sources import FeatureSource
+
+FEATURE_VERSION = "1"
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class Clip:
+    """One audio file of a task. ``labels`` for scene tasks; ``events`` [(label, start_ms, end_ms)] for event."""
+
+    path: Path
+    labels: list[str] = field(default_factory=list)
+    events: list[tuple[str, float, float]] = field(default_factory=list)
+
+
+@dataclass
+class ProbeTask:
+    """What probing needs from a HEAR-format task (built from ``usad.corpus.hear.read_task``)."""
+
+    name: str
+    domain: str
+    embedding_type: str          # "scene" | "event"
+    prediction_type: str         # "multiclass" | "multilabel"
+    labels: list[str]
+    splits: dict[str, list[Clip]]
+    evaluation: list[str] = field(default_factory=list)
+    key: str = ""                # content hash of metadata + split files (cache key)
+
+    @property
+    def num_classes(self) -> int:
+        # multiclass frame tasks get one extra "no label" class for unannotated frames
+        extra = 1 if (self.embedding_type == "event" and self.prediction_type == "multiclass") else 0
+        return len(self.labels) + extra
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def frame_targets(events: list[tuple[str, float, float]], num_frames: int, frame_rate: float,
+                  label_index: dict[str, int], multiclass: bool) -> torch.Tensor:
+    """Frame t (centre (t + 0.5) / frame_rate s) is labelled by every event with start <= centre < end.
+
+    Returns (T, C) float multi-hot, or for multiclass (T,) long with index len(labels) meaning "no label"."""
+    centre_ms = (torch.arange(num_frames, dtype=torch.float64) + 0.5) * 1000.0 / frame_rate
+    if multiclass:
+        y = torch.full((num_frames,), len(label_index), dtype=torch.long)
+        for label, start, end in events:
+            y[(centre_ms >= start) & (centre_ms < end)] = label_index[label]
+        return y
+    y = torch.zeros(num_frames, len(label_index))
+    for label, start, end in events:
+        y[(centre_ms >= start) & (centre_ms < end), label_index[label]] = 1.0
+    return y
+
+
+def scene_targets(clips: list[Clip], label_index: dict[str, int], multiclass: bool) -> torch.Tensor:
+    if multiclass:
+        return torch.tensor([label_index[c.labels[0]] for c in clips], dtype=torch.long)
+    y = torch.zeros(len(clips), len(label_index))
+    for i, c in enumerate(clips):
+        for label in c.labels:
+            y[i, label_index[label]] = 1.0
+    return y
+
+
+def _check_labels(task: ProbeTask, split: str, clips: list[Clip]) -> None:
+    known = set(task.labels)
+    for c in clips:
+        used = c.labels if task.embedding_type == "scene" else [e[0] for e in c.events]
+        bad = [l for l in used if l not in known]
+        if bad:
+            raise ValueError(f"task {task.name!r}, {split} file {c.path.name}: label(s) {bad} are not in "
+                             "labelvocabulary.csv; add them there or fix the split file")
+        if task.embedding_type == "scene" and task.prediction_type == "multiclass" and len(c.labels) != 1:
+            raise ValueError(f"task {task.name!r}, {split} file {c.path.name}: a multiclass task needs exactly "
+                             f"one label per file, got {c.labels}")
+
+
+@torch.no_grad()
+def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: list[Clip],
+                  batch_size: int) -> dict[str, torch.Tensor]:
+    from usad.audio import AudioError, load_audio
+
+    wavs = []
+    for c in clips:
+        try:
+            wavs.append(load_audio(c.path, name=f"task {task.name!r}, {split} file {c.path.name}"))
+        except AudioError as exc:
+            raise AudioError(f"{exc} (file: {c.path})") from exc
+    order = sorted(range(len(wavs)), key=lambda i: wavs[i].numel())
+    pooled: list[dict[str, torch.Tensor]] = [dict() for _ in wavs]
+    frames: list[dict[str, torch.Tensor]] = [dict() for _ in wavs]
+    rate = source.frame_rate
+    for b in range(0, len(order), batch_size):
+        idx = order[b:b + batch_size]
+        lens = torch.tensor([wavs[i].numel() for i in idx])
+        batch = torch.zeros(len(idx), int(lens.max()))
+        for j, i in enumerate(idx):
+            batch[j, : lens[j]] = wavs[i]
+        out = source(batch.to(source.device), lens.to(source.device))
+        rate = out.frame_rate
+        mask = out.mask.cpu()
+        for name, h in out.layers.items():
+            h = h.float().cpu()
+            if not torch.isfinite(h).all():
+                raise FloatingPointError(f"encoder {source.spec!r} produced NaN/Inf features on task "
+                                         f"{task.name!r} ({split}); check the model weights")
+            for j, i in enumerate(idx):
+                valid = h[j][mask[j]]
+                if valid.shape[0] == 0:
+                    raise ValueError(f"task {task.name!r}, {split} file {clips[i].path.name}: the encoder "
+                                     "returned no valid frame; the clip is too short")
+                if task.embedding_type == "scene":
+                    pooled[i][name] = valid.mean(0)
+                else:
+                    frames[i][name] = valid.half()
+    label_index = {l: k for k, l in enumerate(task.labels)}
+    multiclass = task.prediction_type == "multiclass"
+    names = list(pooled[0] if task.embedding_type == "scene" else frames[0])
+    out_t: dict[str, torch.Tensor] = {"frame_rate": torch.tensor([rate], dtype=torch.float64)}
+    if task.embedding_type == "scene":
+        for n in names:
+            out_t[f"layer.{n}"] = torch.stack([p[n] for p in pooled]).contiguous()
+        out_t["target"] = scene_targets(clips, label_index, multiclass)
+    else:
+        counts = [f[names[0]].shape[0] for f in frames]
+        for n in names:
+            out_t[f"layer.{n}"] = torch.cat([f[n] for f in frames]).contiguous()
+        out_t["target"] = torch.cat([frame_targets(c.events, t, rate, label_index, multiclass)
+                                     for c, t in zip(clips, counts)])
+        out_t["offsets"] = torch.tensor(np.concatenate([[0], np.cumsum(counts)]), dtype=torch.long)
+    return out_t
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, meta: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    save_file(tensors, str(tmp), metadata={k: str(v) for k, v in meta.items()})
+    os.replace(tmp, path)
+
+
+def task_features(source: FeatureSource, task: ProbeTask, cache_dir: str | Path | None,
+                  batch_size: int = 8, log=None) -> TaskArrays:
+    """Features of every split of ``task`` under ``source``: read from the cache, or compute and store them."""
+    from usad.eval.metrics import pick_metric
+
+    enc_key = _key(f"{FEATURE_VERSION}|{source.identity}")
+    task_dir = Path(cache_dir) / enc_key / f"{task.name}-{task.key or 'nokey'}" if cache_dir else None
+    splits: dict[str, SplitArrays] = {}
+    rate = source.frame_rate
+    for split in SPLITS:
+        clips = task.splits.get(split) or []
+        if not clips:
+            raise ValueError(f"task {task.name!r}: the {split} split has no files; every task needs train, "
+                             "valid and test files")
+        _check_labels(task, split, clips)
+        path = task_dir / f"{split}.safetensors" if task_dir else None
+        if path is not None and path.exists():
+            t = load_file(str(path))
+        else:
+            if log:
+                log(f"  encoding {task.name}/{split} ({len(clips)} files) with {source.spec}")
+            t = _encode_split(source, task, split, clips, batch_size)
+            if path is not None:
+                _atomic_save(t, path, {"encoder": source.identity, "task": task.name, "split": split})
+        rate = float(t["frame_rate"][0])
+        layers = {k[len("layer."):]: v for k, v in t.items() if k.startswith("layer.")}
+        layers = {n: layers[n] for n in source.layer_names if n in layers} or layers
+        offsets = t["offsets"].numpy() if "offsets" in t else None
+        splits[split] = SplitArrays(layers, t["target"], offsets)
+    if task.embedding_type == "scene" and task.prediction_type == "multiclass":
+        if len(torch.unique(splits["train"].target)) < 2:
+            raise ValueError(f"task {task.name!r}: the train split has a single class; a probe needs at least "
+                             "two classes to learn anything")
+    metric = pick_metric(task.embedding_type, task.prediction_type, task.evaluation)
+    return TaskArrays(task.name, task.domain, task.embedding_type, task.prediction_type, task.num_classes,
+                      metric, rate, splits)

@@ -1,0 +1,160 @@
+"""Load any encoder for evaluation behind one frozen feature-extractor interface.
+
+Specs:
+- ``student:DIR``              a trained student saved with ``Encoder.save_pretrained`` (safetensors + config.json)
+- ``preset:NAME[,k=v,...]``    a randomly initialised student of a preset (seed 0), e.g. ``preset:small,num_layers=2``
+                               (a baseline / mechanics check: random weights, not a trained model)
+- ``teacher:NAME``             any teacher from ``usad.teachers.registry`` (``teacher:whisper-base``,
+                               ``teacher:test:64x4@50``, ``teacher:hf:/path``)
+
+Every source returns all of its layers, a frame mask and its frame rate for 16 kHz input, and carries an
+``identity`` string that changes whenever its weights change (the feature-cache key).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+@dataclass
+class Extracted:
+    """layers[name]: (B, T, D_l) float; mask: (B, T) bool, True = valid frame; frame_rate in Hz."""
+
+    layers: dict[str, torch.Tensor]
+    mask: torch.Tensor
+    frame_rate: float
+
+
+class FeatureSource:
+    """A frozen encoder. ``source(wav: (B, S) 16 kHz, lengths: (B,)) -> Extracted``."""
+
+    spec: str
+    kind: str            # "student" | "teacher"
+    identity: str
+    domain: str | None   # a teacher's declared domain ("speech" | "sound" | "music" | "any"); None for students
+    frame_rate: float
+    layer_names: list[str]
+    module: torch.nn.Module
+
+    def __call__(self, wav: torch.Tensor, lengths: torch.Tensor) -> Extracted:
+        raise NotImplementedError
+
+    def to(self, device: str | torch.device) -> "FeatureSource":
+        self.module.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        p = next(self.module.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
+
+class StudentSource(FeatureSource):
+    """hidden_states 0..L of a ``usad.Encoder`` as layers "0".."L" (0 = input to block 1)."""
+
+    kind = "student"
+    domain = None
+
+    def __init__(self, encoder: torch.nn.Module, spec: str, identity: str) -> None:
+        self.module = encoder.eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+        self.spec, self.identity = spec, identity
+        cfg = encoder.config
+        self.frame_rate = float(cfg.frame_rate)
+        self.layer_names = [str(i) for i in range(cfg.num_layers + 1)]
+
+    @torch.no_grad()
+    def __call__(self, wav: torch.Tensor, lengths: torch.Tensor) -> Extracted:
+        out = self.module(wav, lengths=lengths)
+        return Extracted({str(i): h for i, h in enumerate(out.hidden_states)}, out.mask, float(out.frame_rate))
+
+
+class TeacherSource(FeatureSource):
+    """Every layer a teacher declares (``info.dims``), named by its layer number."""
+
+    kind = "teacher"
+
+    def __init__(self, teacher: torch.nn.Module, spec: str) -> None:
+        self.module = teacher.freeze() if hasattr(teacher, "freeze") else teacher.eval()
+        info = teacher.info
+        self.spec, self.domain = spec, info.domain
+        self.frame_rate = float(info.frame_rate)
+        self._layers = sorted(info.dims)
+        self.layer_names = [str(l) for l in self._layers]
+        self.identity = f"{spec}|layers={self._layers}|dims={[info.dims[l] for l in self._layers]}"
+
+    @torch.no_grad()
+    def __call__(self, wav: torch.Tensor, lengths: torch.Tensor) -> Extracted:
+        out = self.module(wav, lengths, layers=self._layers)
+        return Extracted({str(l): out.features[l] for l in self._layers}, out.mask, float(out.frame_rate))
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def _parse_overrides(text: str) -> dict:
+    out: dict = {}
+    for item in filter(None, text.split(",")):
+        if "=" not in item:
+            raise ValueError(f"preset override {item!r} must look like key=value (e.g. num_layers=2)")
+        k, v = item.split("=", 1)
+        for cast in (int, float):
+            try:
+                out[k.strip()] = cast(v)
+                break
+            except ValueError:
+                continue
+        else:
+            out[k.strip()] = v.strip()
+    return out
+
+
+def load_source(spec: str, device: str | torch.device = "cpu", seed: int = 0) -> FeatureSource:
+    """Build a frozen FeatureSource from a spec string (see the module docstring)."""
+    kind, _, arg = spec.partition(":")
+    if not arg:
+        raise ValueError(f"encoder spec {spec!r}: expected student:DIR, preset:NAME or teacher:NAME")
+    if kind == "student":
+        from usad import Encoder
+
+        path = Path(arg)
+        weights = sorted(path.glob("*.safetensors")) if path.is_dir() else []
+        if not weights:
+            raise FileNotFoundError(f"encoder spec {spec!r}: {path} has no *.safetensors; point at a folder "
+                                    "written by Encoder.save_pretrained (or usad distill's student/ folder)")
+        digest = hashlib.sha256("".join(_file_digest(w) for w in weights).encode()).hexdigest()[:16]
+        enc = Encoder.from_pretrained(str(path))
+        return StudentSource(enc, spec, f"student|{digest}").to(device)
+    if kind == "preset":
+        from usad import Encoder
+
+        name, _, rest = arg.partition(",")
+        overrides = _parse_overrides(rest)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            enc = Encoder.from_preset(name, **overrides)
+        return StudentSource(enc, spec, f"preset|{name}|{sorted(overrides.items())}|seed={seed}").to(device)
+    if kind == "teacher":
+        from usad.teachers.registry import load_teacher
+
+        return TeacherSource(load_teacher(arg, device=device), spec)
+    raise ValueError(f"encoder spec {spec!r}: unknown kind {kind!r}; use student:, preset: or teacher:")
+
+
+def source_label(spec: str) -> str:
+    """A short display name for an encoder spec (``student:runs/x/student`` -> ``student:x``)."""
+    kind, _, arg = spec.partition(":")
+    if kind == "student":
+        p = Path(arg.rstrip(os.sep))
+        return f"student:{p.parent.name if p.name == 'student' else p.name}"
+    return spec
