@@ -1,0 +1,89 @@
+"""Training checkpoints: atomic writes, exact resume.
+
+A checkpoint ``<out_dir>/checkpoints/step_<N>.pt`` holds everything a resumed run needs to continue as if never
+stopped: student + heads weights, optimiser and scheduler state, the step, every rank's data position
+(epoch, batches consumed) and RNG states (python, numpy, torch CPU/CUDA). It is written to a temporary file, then
+renamed, so a kill at any moment leaves either the old or the new file, never half of one. Files hold only
+tensors and plain containers and are read with ``torch.load(weights_only=True)`` (no arbitrary unpickling).
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_NAME = re.compile(r"^step_(\d+)\.pt$")
+
+
+def rng_state() -> dict:
+    """Python, numpy (legacy global) and torch RNG states as plain containers and tensors."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"python": random.getstate(),
+             "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "gauss": float(gauss)},
+             "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
+def checkpoint_dir(out_dir: str | os.PathLike) -> Path:
+    return Path(out_dir) / "checkpoints"
+
+
+def save_training_checkpoint(out_dir: str | os.PathLike, step: int, state: dict, keep: int = 2) -> Path:
+    """Atomically write ``state`` as ``step_<step>.pt``; keep the newest ``keep`` checkpoints."""
+    folder = checkpoint_dir(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"step_{step:09d}.pt"
+    fd, tmp = tempfile.mkstemp(prefix=".step-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    for old in list_checkpoints(out_dir)[:-keep] if keep > 0 else []:
+        old.unlink(missing_ok=True)
+    return target
+
+
+def list_checkpoints(out_dir: str | os.PathLike) -> list[Path]:
+    """Complete checkpoints, oldest first."""
+    folder = checkpoint_dir(out_dir)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
+    found = list_checkpoints(out_dir)
+    return found[-1] if found else None
+
+
+def load_training_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint written by :func:`save_training_checkpoint` (tensors and plain containers only)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise RuntimeError(f"training checkpoint {path} is unreadable ({exc}); delete it to resume from the "
+                           f"previous one, or start a fresh run with another train.out_dir") from exc

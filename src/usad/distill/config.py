@@ -1,0 +1,223 @@
+"""The distillation recipe's configuration: dataclasses, YAML loading and dotted ``key=value`` overrides.
+
+``load_config("offline-small.yaml", ["optim.lr=1e-3", "teachers.0.k=2"])`` reads a file (a path, or the name of
+a packaged recipe under ``usad/configs``), applies the overrides (values parsed as YAML) and validates every key.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, get_args, get_origin, get_type_hints
+
+import yaml
+
+
+@dataclass
+class StudentConfig:
+    preset: str = "small"                      # usad.Encoder.from_preset name
+    overrides: dict = field(default_factory=dict)  # EncoderConfig fields, e.g. {num_layers: 2, dim: 64}
+    init_from: str | None = None               # stage 2 / up-scaled start: a student dir or a run dir
+
+
+@dataclass
+class TeacherConfig:
+    name: str = ""                             # registry name: whisper-base, crepe-tiny, hf:<dir>, test:<...>
+    domain: str | None = None                  # override the teacher's declared domain (speech|sound|music|any)
+    k: int = 4                                 # sparse mapping pairs
+    mapping: Any = None                        # explicit "3:6,6:12" / [[3, 6]] / "last"; overrides k
+    cache: str | None = None                   # directory of precomputed targets (usad cache) instead of live
+    options: dict = field(default_factory=dict)  # extra keyword arguments for load_teacher
+
+
+@dataclass
+class HeadsConfig:
+    hidden: int = 1024                         # MLP hidden width
+
+
+@dataclass
+class LossConfig:
+    omega: float = 10.0                        # in-domain weight; 1 = uniform
+    any_policy: str = "neutral"                # "any"-domain teachers: neutral (constant) | expert (everywhere)
+
+
+@dataclass
+class DataConfig:
+    train: list = field(default_factory=list)  # JSONL manifests (docs/interfaces.md)
+    shar: list = field(default_factory=list)   # lhotse Shar directories (streaming), instead of / with manifests
+    crop_seconds: float = 10.0                 # random crop length; shorter clips are kept whole
+    min_seconds: float = 0.5                   # clips shorter than this are dropped
+    upsample: dict = field(default_factory=lambda: {"sound": 2.0, "music": 2.0})
+    max_duration: float = 800.0                # seconds of audio per batch (per rank, per micro-step)
+    num_buckets: int = 10
+    num_workers: int = 2
+    shuffle_buffer: int = 20000
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 8e-4
+    betas: tuple = (0.9, 0.98)
+    weight_decay: float = 0.01
+    warmup_steps: int = 8000
+    grad_accum: int = 1
+    clip_norm: float = 10.0
+    fused: bool | None = None                  # fused AdamW (default: on when CUDA)
+
+
+@dataclass
+class TrainConfig:
+    out_dir: str = "runs/distill"
+    max_steps: int = 400000                    # optimiser updates; the LR decays to 0 at max_steps
+    max_minutes: float | None = None           # wall-clock budget; stops cleanly, checkpoint written
+    log_every: int = 10
+    ckpt_every: int = 1000
+    seed: int = 0
+    device: str = "auto"                       # auto | cpu | cuda
+    precision: str = "auto"                    # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
+    compile: bool = False                      # torch.compile the student
+    fsdp: bool = False                         # FSDP2 (fully_shard) instead of DDP
+    peak_tflops: float | None = None           # for MFU; None = a table for GPUs, a measured matmul on CPU
+    tensorboard: bool = True
+    resume: str = "auto"                       # auto (newest checkpoint in out_dir, if any) | never | <file>
+    keep_checkpoints: int = 2
+    teacher_dtype: str = "auto"                # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
+
+
+@dataclass
+class DistillConfig:
+    stage: int = 1
+    student: StudentConfig = field(default_factory=StudentConfig)
+    teachers: list[TeacherConfig] = field(default_factory=list)
+    heads: HeadsConfig = field(default_factory=HeadsConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class ConfigError(ValueError):
+    """A recipe file or override is invalid; the message names the key."""
+
+
+def _build(cls, data: Any, where: str):
+    if not dataclasses.is_dataclass(cls):
+        return data
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {where or 'root'}: expected a mapping, got {type(data).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"config {where or 'root'}: unknown key(s) {unknown}; valid keys: {sorted(names)}")
+    kwargs = {}
+    for key, value in data.items():
+        hint = hints[key]
+        sub = f"{where}.{key}" if where else key
+        if get_origin(hint) is list and get_args(hint) and dataclasses.is_dataclass(get_args(hint)[0]):
+            if not isinstance(value, list):
+                raise ConfigError(f"config {sub}: expected a list")
+            value = [_build(get_args(hint)[0], v, f"{sub}.{i}") for i, v in enumerate(value)]
+        elif dataclasses.is_dataclass(hint):
+            value = _build(hint, value, sub)
+        elif hint is tuple and isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node: Any = tree
+    for i, part in enumerate(parts[:-1]):
+        key: Any = int(part) if isinstance(node, list) else part
+        if isinstance(node, list):
+            if not 0 <= key < len(node):
+                raise ConfigError(f"override {dotted!r}: index {key} out of range (list has {len(node)} items)")
+        elif key not in node or node[key] is None:
+            node[key] = {}
+        node = node[key]
+    last = parts[-1]
+    if isinstance(node, list):
+        idx = int(last)
+        if idx == len(node):
+            node.append(value)
+        elif 0 <= idx < len(node):
+            node[idx] = value
+        else:
+            raise ConfigError(f"override {dotted!r}: index {idx} out of range (list has {len(node)} items)")
+    else:
+        node[last] = value
+
+
+def resolve_recipe(name: str) -> str:
+    """A path if it exists, else a packaged recipe ``usad/configs/<name>[.yaml]``."""
+    if os.path.exists(name):
+        return name
+    base = name if name.endswith((".yaml", ".yml")) else name + ".yaml"
+    packaged = resources.files("usad") / "configs" / base
+    if packaged.is_file():
+        return str(packaged)
+    raise ConfigError(f"recipe {name!r} not found: not a file and not one of the packaged recipes "
+                      f"{packaged_recipes()}")
+
+
+def packaged_recipes() -> list[str]:
+    root = resources.files("usad") / "configs"
+    return sorted(p.name for p in root.iterdir() if p.name.endswith(".yaml")) if root.is_dir() else []
+
+
+def load_config(source: str | dict | None = None, overrides: list[str] | None = None) -> DistillConfig:
+    """Build a DistillConfig from a YAML file / packaged recipe name / dict, then apply ``key=value`` overrides."""
+    if source is None:
+        tree: dict = {}
+    elif isinstance(source, dict):
+        tree = copy.deepcopy(source)
+    else:
+        path = resolve_recipe(source)
+        with open(path, encoding="utf-8") as fh:
+            tree = yaml.safe_load(fh) or {}
+    defaults = DistillConfig().to_dict()
+    merged = _merge(defaults, tree)
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key=value (e.g. optim.lr=1e-3)")
+        key, raw = item.split("=", 1)
+        _set_dotted(merged, key.strip(), yaml.safe_load(raw) if raw.strip() else None)
+    cfg = _build(DistillConfig, merged, "")
+    validate(cfg)
+    return cfg
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v) if k in base and k not in ("overrides", "upsample", "options") else v
+        return out
+    return over
+
+
+def validate(cfg: DistillConfig) -> None:
+    if not cfg.teachers:
+        raise ConfigError("config teachers: at least one teacher is needed (e.g. teachers: [{name: whisper-base}])")
+    for i, t in enumerate(cfg.teachers):
+        if not t.name:
+            raise ConfigError(f"config teachers.{i}.name is empty")
+    names = [t.name for t in cfg.teachers]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config teachers: duplicate names {names}")
+    if cfg.train.max_steps < 1:
+        raise ConfigError("config train.max_steps must be >= 1")
+    if cfg.optim.grad_accum < 1:
+        raise ConfigError("config optim.grad_accum must be >= 1")
+    if cfg.train.precision not in ("auto", "bf16", "fp32"):
+        raise ConfigError(f"config train.precision must be auto|bf16|fp32, got {cfg.train.precision!r}")
+    if cfg.data.crop_seconds <= 0 or cfg.data.max_duration < cfg.data.crop_seconds:
+        raise ConfigError(f"config data: need 0 < crop_seconds ({cfg.data.crop_seconds}) <= max_duration "
+                          f"({cfg.data.max_duration})")

@@ -1,0 +1,77 @@
+"""Student side of a run: building/initialising the encoder, the student+heads module, saving the results."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from usad.distill.config import StudentConfig
+from usad.distill.heads import HeadSet
+from usad.distill.mapping import LayerPair
+from usad.model import Encoder
+
+
+def resolve_student_dir(path: str | os.PathLike) -> Path:
+    """A student folder (config.json + model.safetensors), or a run folder holding ``student/``."""
+    p = Path(path)
+    if (p / "config.json").is_file():
+        return p
+    if (p / "student" / "config.json").is_file():
+        return p / "student"
+    raise FileNotFoundError(f"{path}: neither a student checkpoint (config.json + model.safetensors) nor a run "
+                            f"folder with student/; pass the out_dir of a finished `usad distill` run")
+
+
+def build_student(cfg: StudentConfig) -> Encoder:
+    """``init_from`` (stage 2, up-scaled models) loads trained weights; otherwise a random preset."""
+    if cfg.init_from:
+        enc = Encoder.from_pretrained(resolve_student_dir(cfg.init_from))
+        return enc.train()
+    return Encoder.from_preset(cfg.preset, **cfg.overrides).train()
+
+
+class DistillModel(nn.Module):
+    """Student + heads: the trainable part of a run (one module so DDP/FSDP wrap both)."""
+
+    def __init__(self, student: Encoder, heads: HeadSet) -> None:
+        super().__init__()
+        self.student = student
+        self.heads = heads
+        self.depth = max(heads.student_layers())
+
+    def forward(self, wav: torch.Tensor, lengths: torch.Tensor):
+        """wav: (B, S), lengths: (B,) -> (predictions[teacher][pair]: (B, T, D_t), mask: (B, T) bool)."""
+        out = self.student(wav, lengths, target_layer=self.depth)
+        return self.heads(out.hidden_states), out.mask
+
+
+def save_heads(directory: str | os.PathLike, heads: HeadSet, state: dict[str, torch.Tensor],
+               student_dim: int, hidden: int) -> Path:
+    """``heads/model.safetensors`` + ``heads/heads.json`` (plan and sizes), each written atomically."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    meta = {"student_dim": student_dim, "hidden": hidden,
+            "plan": {t: [[p.student, p.teacher] for p in pairs] for t, pairs in heads.plan.items()},
+            "dims": {k: [m[0].in_features, m[2].out_features] for k, m in heads.heads.items()}}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    for name, writer in (("model.safetensors", lambda f: save_file(tensors, f)),
+                         ("heads.json", lambda f: Path(f).write_text(json.dumps(meta, indent=2) + "\n"))):
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=target)
+        os.close(fd)
+        try:
+            writer(tmp)
+            os.replace(tmp, target / name)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return target
+
+
+def heads_plan_from_json(path: str | os.PathLike) -> dict[str, list[LayerPair]]:
+    meta = json.loads((Path(path) / "heads.json").read_text())
+    return {t: [LayerPair(s, d) for s, d in pairs] for t, pairs in meta["plan"].items()}
