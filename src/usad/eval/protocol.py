@@ -106,7 +106,10 @@ def _fit_grid(task: TaskArrays, names: list[str], kind: str, protocol: ProbeProt
     xt, xv, xe = stack(tr), stack(va), stack(te)
 
     def metric(logits: np.ndarray, split: SplitArrays) -> float:
-        return score(task.metric, logits, split.target.numpy(), split.offsets, task.frame_rate)
+        try:
+            return score(task.metric, logits, split.target.numpy(), split.offsets, task.frame_rate)
+        except ValueError as exc:
+            raise ValueError(f"task {task.name!r}: cannot compute {task.metric}: {exc}") from exc
 
     best: Fit | None = None
     for lr in protocol.lrs:
@@ -131,6 +134,10 @@ def evaluate_task(task: TaskArrays, protocol: ProbeProtocol | None = None) -> Ta
     for s in ("train", "valid", "test"):
         if s not in task.splits or len(task.splits[s].target) == 0:
             raise ValueError(f"task {task.name!r}: split {s!r} is missing or empty")
+    if not task.multilabel and task.embedding_type == "scene":
+        if len(torch.unique(task.splits["train"].target)) < 2:
+            raise ValueError(f"task {task.name!r}: the training split has a single class; a probe needs at "
+                             "least two classes (add files of other classes or drop the task)")
     layers = list(task.splits["train"].layers)
     wnames = weighted_layer_names(task.splits["train"].layers)
     layer_seeds = tuple(protocol.seeds[: max(1, protocol.per_layer_seeds)])

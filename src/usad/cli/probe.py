@@ -1,0 +1,64 @@
+"""`usad probe`: frozen-feature probing of one or more encoders on a HEAR-format suite, with a report.
+
+Example:
+    usad probe --suite data/suite --encoder student:runs/x/student --encoder teacher:whisper-base \
+        --encoder teacher:crepe-full --out reports/probe
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--suite", required=True, help="folder of HEAR 2021 task folders")
+    p.add_argument("--encoder", action="append", required=True, metavar="SPEC",
+                   help="student:DIR | preset:NAME[,k=v] | teacher:NAME; optionally NAME=SPEC to set the "
+                        "display name; repeat for several encoders")
+    p.add_argument("--out", required=True, help="output folder (results.json, report.md, plots/)")
+    p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
+    p.add_argument("--task", action="append", default=None, help="only these task names (repeatable)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--lrs", default="1e-4,1e-3,1e-2", help="comma-separated learning-rate grid")
+    p.add_argument("--seeds", default="0,1", help="comma-separated seeds")
+    p.add_argument("--probes", default="linear,mlp", help="probe kinds for the weighted sum of layers")
+    p.add_argument("--per-layer-probes", default="linear", help="probe kinds for the per-layer curve ('' = none)")
+    p.add_argument("--max-steps", type=int, default=400)
+    p.add_argument("--batch-size", type=int, default=8, help="clips per encoder call")
+    p.add_argument("--no-plots", action="store_true")
+
+
+def _encoders(items: list[str]) -> dict[str, str]:
+    from usad.eval.sources import source_label
+
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, spec = item.partition("=")
+        if not sep or ":" in name:
+            name, spec = source_label(item), item
+        if name in out:
+            raise ValueError(f"encoder name {name!r} given twice; name them with NAME=SPEC")
+        out[name] = spec
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from usad.eval.protocol import ProbeProtocol
+    from usad.eval.suite import run_probe_suite
+
+    try:
+        protocol = ProbeProtocol(
+            lrs=tuple(float(x) for x in args.lrs.split(",") if x),
+            seeds=tuple(int(x) for x in args.seeds.split(",") if x),
+            probes=tuple(x for x in args.probes.split(",") if x),
+            per_layer_probes=tuple(x for x in args.per_layer_probes.split(",") if x),
+            max_steps=args.max_steps,
+        )
+        if not protocol.lrs or not protocol.seeds or not protocol.probes:
+            raise ValueError("--lrs, --seeds and --probes each need at least one value")
+        run_probe_suite(args.suite, _encoders(args.encoder), args.out, protocol=protocol, cache_dir=args.cache,
+                        device=args.device, tasks=args.task, batch_size=args.batch_size, plots=not args.no_plots)
+    except (ValueError, FileNotFoundError, FloatingPointError) as exc:
+        print(f"usad probe: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,167 @@
+"""Probe several encoders on a HEAR-format suite and write the report: ``run_probe_suite``.
+
+A suite is a folder of HEAR 2021 task folders (read by ``usad.corpus.hear.read_task``). Each encoder's features
+are computed once per task and cached; every task is probed with the fixed protocol (``ProbeProtocol``);
+k-fold tasks rotate folds (fold i test, fold i+1 valid, the rest train) and average over rotations.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from usad.eval.features import Clip, ProbeTask, task_features
+from usad.eval.protocol import Fit, ProbeProtocol, SplitArrays, TaskArrays, TaskResult, evaluate_task
+from usad.eval.report import write_report
+from usad.eval.results import EncoderEntry, Results, TaskEntry
+from usad.eval.sources import load_source, source_label
+
+_DOMAIN_WORDS = {
+    "speech": ("speech", "speaker", "language", "lang", "word", "digit", "letter", "phone", "emotion", "vox",
+               "spoken", "asr", "keyword", "voice"),
+    "music": ("music", "pitch", "instrument", "genre", "chord", "note", "melody", "tempo", "key", "composer",
+              "nsynth", "beat", "singing"),
+}
+
+
+def infer_domain(task_name: str, metadata: dict | None = None) -> str:
+    """The task's ``domain`` metadata field, else a guess from its name (speech / music / sound)."""
+    if metadata and metadata.get("domain"):
+        return str(metadata["domain"])
+    low = task_name.lower()
+    for domain, words in _DOMAIN_WORDS.items():
+        if any(w in low for w in words):
+            return domain
+    return "sound"
+
+
+def probe_task_from_hear(task_dir: str | Path) -> ProbeTask:
+    """Read one HEAR task folder (validated by the corpus reader) into what probing needs."""
+    from usad.corpus.hear import read_task
+
+    ht = read_task(task_dir)
+    h = hashlib.sha256()
+    for f in sorted(ht.root.glob("*.json")) + [ht.root / "labelvocabulary.csv"]:
+        h.update(f.name.encode() + f.read_bytes())
+    splits: dict[str, list[Clip]] = {}
+    for split, examples in ht.splits.items():
+        if ht.embedding_type == "event":
+            splits[split] = [Clip(ex.path, events=[(l["label"], float(l["start"]), float(l["end"]))
+                                                   for l in ex.labels]) for ex in examples]
+        else:
+            splits[split] = [Clip(ex.path, labels=[str(l) for l in ex.labels]) for ex in examples]
+    return ProbeTask(ht.name, infer_domain(ht.name, ht.metadata), ht.embedding_type, ht.prediction_type,
+                     list(ht.vocabulary), splits, list(ht.metadata.get("evaluation") or []), h.hexdigest()[:16])
+
+
+def _concat(parts: list[SplitArrays]) -> SplitArrays:
+    if len(parts) == 1:
+        return parts[0]
+    layers = {n: torch.cat([p.layers[n] for p in parts]) for n in parts[0].layers}
+    offsets = None
+    if parts[0].offsets is not None:
+        acc, off = [0], 0
+        for p in parts:
+            acc += list(off + np.asarray(p.offsets[1:]))
+            off += int(p.offsets[-1])
+        offsets = np.array(acc)
+    return SplitArrays(layers, torch.cat([p.target for p in parts]), offsets)
+
+
+def _rotations(arrays: TaskArrays) -> list[TaskArrays]:
+    names = list(arrays.splits)
+    if set(names) >= {"train", "valid", "test"}:
+        return [arrays]
+    k = len(names)
+    if k < 3:
+        raise ValueError(f"task {arrays.name!r}: k-fold probing needs at least 3 folds, got {names}")
+    out = []
+    for i in range(k):
+        test, valid = names[i], names[(i + 1) % k]
+        train = [arrays.splits[n] for n in names if n not in (test, valid)]
+        out.append(replace(arrays, splits={"train": _concat(train), "valid": arrays.splits[valid],
+                                           "test": arrays.splits[test]}))
+    return out
+
+
+def _average(results: list[TaskResult]) -> TaskResult:
+    if len(results) == 1:
+        return results[0]
+
+    def avg(fits: list[Fit]) -> Fit:
+        tests = [f.test for f in fits]
+        w = None if fits[0].layer_weights is None else np.mean([f.layer_weights for f in fits], 0).tolist()
+        return Fit(fits[0].probe, float(np.median([f.lr for f in fits])), float(np.mean([f.valid for f in fits])),
+                   float(np.mean(tests)), float(np.std(tests)), w)
+
+    r0 = results[0]
+    weighted = {k: avg([r.weighted[k] for r in results]) for k in r0.weighted}
+    per_layer = {k: [avg([r.per_layer[k][i] for r in results]) for i in range(len(r0.layers))]
+                 for k in r0.per_layer}
+    headline = max(weighted.values(), key=lambda f: f.valid)
+    return TaskResult(r0.task, r0.domain, r0.metric, headline, weighted, per_layer, r0.layers, r0.weighted_layers,
+                      {"folds": len(results)})
+
+
+def find_tasks(suite_dir: str | Path, only: list[str] | None = None) -> list[Path]:
+    suite = Path(suite_dir)
+    if not suite.is_dir():
+        raise FileNotFoundError(f"probe suite {suite} does not exist; build one with `usad corpus` or point "
+                                "--suite at a folder of HEAR task folders")
+    dirs = sorted(p.parent for p in suite.glob("*/task_metadata.json"))
+    if only:
+        missing = sorted(set(only) - {d.name for d in dirs})
+        if missing:
+            raise ValueError(f"task(s) {missing} not found in {suite}; available: {[d.name for d in dirs]}")
+        dirs = [d for d in dirs if d.name in only]
+    if not dirs:
+        raise FileNotFoundError(f"no HEAR task (*/task_metadata.json) under {suite}")
+    return dirs
+
+
+def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str], out_dir: str | Path,
+                    *, protocol: ProbeProtocol | None = None, cache_dir: str | Path | None = None,
+                    device: str = "cpu", tasks: list[str] | None = None, batch_size: int = 8,
+                    plots: bool = True, log: Callable[[str], None] | None = print) -> Results:
+    """Probe every encoder on every task of ``suite_dir``; write results.json, report.md and plots to ``out_dir``.
+
+    encoders: {display name: spec} or a list of specs (``student:DIR``, ``preset:NAME``, ``teacher:NAME``).
+    cache_dir: feature cache (default ``<out_dir>/features``). Returns the Results.
+    """
+    protocol = protocol or ProbeProtocol()
+    if isinstance(encoders, (list, tuple)):
+        encoders = {source_label(s): s for s in encoders}
+    if not encoders:
+        raise ValueError("run_probe_suite: give at least one encoder spec")
+    out_dir = Path(out_dir)
+    cache_dir = Path(cache_dir) if cache_dir else out_dir / "features"
+    log = log or (lambda _m: None)
+    probe_tasks = [probe_task_from_hear(d) for d in find_tasks(suite_dir, tasks)]
+    res = Results(str(suite_dir), [], [], {}, protocol.to_dict())
+    for pt in probe_tasks:
+        res.tasks.append(TaskEntry(pt.name, pt.domain, pt.embedding_type, pt.prediction_type, "",
+                                   {s: len(c) for s, c in pt.splits.items()}))
+    for name, spec in encoders.items():
+        t0 = time.perf_counter()
+        log(f"[probe] loading {name} ({spec})")
+        src = load_source(spec, device=device)
+        res.encoders.append(EncoderEntry(name, spec, src.kind, src.domain, src.identity, src.frame_rate,
+                                         len(src.layer_names)))
+        res.scores[name] = {}
+        for pt, entry in zip(probe_tasks, res.tasks):
+            arrays = task_features(src, pt, cache_dir, batch_size=batch_size, log=log)
+            entry.metric = arrays.metric
+            result = _average([evaluate_task(a, protocol) for a in _rotations(arrays)])
+            res.scores[name][pt.name] = result
+            log(f"[probe] {name} / {pt.name}: {arrays.metric} = {100 * result.headline.test:.1f} "
+                f"({result.headline.probe}, lr {result.headline.lr:g})")
+        res.timings[name] = round(time.perf_counter() - t0, 2)
+        del src
+    write_report(res, out_dir, plots=plots)
+    log(f"[probe] wrote {out_dir / 'report.md'} and {out_dir / 'results.json'}")
+    return res

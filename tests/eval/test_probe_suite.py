@@ -1,0 +1,69 @@
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from suite_fixture import write_event_task, write_scene_task  # noqa: E402
+
+from usad.cli.main import main  # noqa: E402
+from usad.eval import ProbeProtocol, run_probe_suite  # noqa: E402
+
+FAST = ProbeProtocol(lrs=(1e-2,), seeds=(0,), probes=("linear",), max_steps=60)
+TINY_STUDENT = "preset:small,num_layers=2,dim=32,num_heads=2"
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    root = tmp_path_factory.mktemp("suite")
+    write_scene_task(root)
+    write_event_task(root)
+    return root
+
+
+def test_suite_scores_every_encoder_and_task_and_writes_the_report(suite, tmp_path):
+    encoders = {"tiny-student": TINY_STUDENT, "spk-teacher": "teacher:test:16x2@50:speech",
+                "music-teacher": "teacher:test:8x2@25:music"}
+    res = run_probe_suite(suite, encoders, tmp_path, protocol=FAST, log=None)
+    assert set(res.scores) == set(encoders)
+    for name in encoders:
+        assert set(res.scores[name]) == {"pitch_class", "beeps"}
+    r = res.scores["tiny-student"]["pitch_class"]
+    assert r.metric == "top1_acc" and r.layers == ["0", "1", "2"] and len(r.headline.layer_weights) == 3
+    assert res.scores["music-teacher"]["beeps"].metric == "event_onset_200ms_fms"
+    # the tones are trivially separable: even a random tiny student's features get them right
+    assert r.headline.test >= 0.8
+    # domains come from metadata; specialist-relative scores use teachers of that declared domain
+    assert {t.name: t.domain for t in res.tasks} == {"pitch_class": "music", "beeps": "sound"}
+    assert res.best_specialists() == {"sound": None, "music": "music-teacher"}
+    assert res.relative_to_specialists()["music-teacher"]["music"] == pytest.approx(1.0)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["scores"]["tiny-student"]["pitch_class"]["headline"]["layer_weights"]
+    md = (tmp_path / "report.md").read_text()
+    assert "| tiny-student |" in md and "music / specialist" in md
+    assert (tmp_path / "plots" / "scores.png").stat().st_size > 1000
+    assert (tmp_path / "plots" / "layers_beeps.png").exists()
+
+
+def test_features_are_cached_and_reused(suite, tmp_path):
+    run_probe_suite(suite, ["teacher:test:8x2@50"], tmp_path, protocol=FAST, tasks=["pitch_class"], log=None)
+    files = sorted((tmp_path / "features").rglob("*.safetensors"))
+    assert len(files) == 3
+    stamps = [f.stat().st_mtime_ns for f in files]
+    logs = []
+    run_probe_suite(suite, ["teacher:test:8x2@50"], tmp_path, protocol=FAST, tasks=["pitch_class"],
+                    log=logs.append)
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+    assert not any("encoding" in m for m in logs)
+
+
+def test_cli_probe_runs_and_reports_bad_input(suite, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["probe", "--suite", str(suite), "--encoder", "t=teacher:test:8x2@50", "--out", str(out),
+               "--task", "pitch_class", "--lrs", "1e-2", "--seeds", "0", "--probes", "linear",
+               "--max-steps", "40", "--no-plots"])
+    assert rc == 0 and (out / "report.md").exists()
+    rc = main(["probe", "--suite", str(suite), "--encoder", "teacher:test:8x2@50", "--out", str(out),
+               "--task", "nope"])
+    assert rc == 2 and "nope" in capsys.readouterr().err
