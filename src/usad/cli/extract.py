@@ -1,0 +1,292 @@
+"""`usad extract`: write per-file layer features from a student encoder or a teacher.
+
+Inputs are files, directories (searched recursively for audio) or manifests (``.jsonl`` per docs/interfaces.md,
+or ``.txt``/``.lst`` lists of paths, one a line). Clips are sorted by duration and batched up to
+``--batch-seconds`` of padded audio; clips longer than ``--chunk-seconds`` go through chunked extraction
+(student) one at a time. A failing input is reported and skipped; the exit code is 1 when any input failed.
+
+Output per input: ``<out>/<mirrored name>.npy`` holding ``(num_layers_selected, T, D)`` float32 in ascending
+layer order, or ``.safetensors`` with one ``layer_<l>`` tensor ``(T, D)`` per layer and metadata; plus
+``<out>/extract_summary.json`` (layers, frame rate, written files, failures).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import soundfile as sf
+import torch
+
+AUDIO_EXTS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".w64", ".caf"}
+LIST_EXTS = {".txt", ".lst", ".list", ".scp"}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", help="audio files, directories (recursive), .jsonl manifests or "
+                                                  ".txt lists of paths")
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="student checkpoint folder (save_pretrained output)")
+    src.add_argument("--preset", help="randomly initialised student preset (small|base|large|xlarge|xxlarge)")
+    src.add_argument("--teacher", help="teacher name, see `usad teachers` (e.g. whisper-base)")
+    parser.add_argument("--out", required=True, help="output folder (input names are mirrored below it)")
+    parser.add_argument("--layers", default="all", help="comma list of layer numbers and/or 'all' (default all)")
+    parser.add_argument("--feature", choices=["hidden", "ffn"], default="hidden",
+                        help="student output: hidden state or FFN branch (teachers give their own feature)")
+    parser.add_argument("--format", choices=["npy", "safetensors"], default="npy")
+    parser.add_argument("--batch-seconds", type=float, default=160.0, help="padded audio per batch (s)")
+    parser.add_argument("--chunk-seconds", type=float, default=30.0,
+                        help="student: longer clips run alone in chunks of this length with context")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+
+
+@dataclass
+class Item:
+    """One input clip: ``path`` to read, ``name`` (relative output stem), optional crop in seconds."""
+
+    path: Path
+    name: str
+    offset: float = 0.0
+    duration: float | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class FeatureSource:
+    """Student or teacher behind one call. ``run(wav (B,S), lengths (B,), layers)`` -> ({layer: (B,T,D)}, mask)."""
+
+    name: str
+    frame_rate: float
+    layer_range: list[int]
+    feature: str
+    run: Callable[[torch.Tensor, torch.Tensor, list[int]], tuple[dict[int, torch.Tensor], torch.Tensor]]
+    run_long: Callable[[torch.Tensor, list[int]], tuple[dict[int, torch.Tensor], torch.Tensor]] | None = None
+    default_layers: list[int] = field(default_factory=list)
+
+
+def feature_source(args: argparse.Namespace) -> FeatureSource:
+    """Build the student (``--model``/``--preset``) or teacher (``--teacher``) as a FeatureSource."""
+    device, dtype = torch.device(args.device), DTYPES[args.dtype]
+    if args.teacher:
+        from usad.teachers.registry import load_teacher  # lazy: teachers pull heavy optional packages
+
+        teacher = load_teacher(args.teacher, device=device, dtype=None if dtype == torch.float32 else dtype)
+        info = teacher.info
+
+        def run_teacher(wav, lengths, layers):
+            out = teacher(wav.to(device), lengths.to(device), layers=layers)
+            return out.features, out.mask
+
+        return FeatureSource(info.name, float(info.frame_rate), sorted(info.dims), info.feature, run_teacher,
+                             default_layers=[l for l in sorted(info.dims) if l >= 1] or sorted(info.dims))
+    from usad.model.encoder import Encoder
+
+    enc = Encoder.from_pretrained(args.model, device=device) if args.model else Encoder.from_preset(args.preset)
+    enc = enc.to(device=device, dtype=dtype).eval()
+    n, feature = enc.config.num_layers, args.feature
+
+    def pick(out, layers):
+        return {l: out.layer(l, feature) for l in layers}, out.mask
+
+    def run_student(wav, lengths, layers):
+        with torch.no_grad():
+            return pick(enc(wav.to(device), lengths.to(device), target_layer=max(layers)), layers)
+
+    def run_long(wav, layers):
+        out = enc.extract_long(wav, chunk_seconds=args.chunk_seconds, target_layer=max(layers),
+                               include_ffn=feature == "ffn")
+        return pick(out, layers)
+
+    layer_range = list(range(0 if feature == "hidden" else 1, n + 1))
+    return FeatureSource(args.model or f"preset:{args.preset}", enc.frame_rate, layer_range, feature,
+                         run_student, run_long, default_layers=list(range(1, n + 1)))
+
+
+def parse_layers(spec: str, source: FeatureSource) -> list[int]:
+    layers: list[int] = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        if part == "all":
+            layers += source.default_layers
+        elif part.lstrip("-").isdigit():
+            layers.append(int(part))
+        else:
+            raise ValueError(f"--layers: {part!r} is not a layer number or 'all'")
+    bad = [l for l in layers if l not in source.layer_range]
+    if bad or not layers:
+        raise ValueError(f"--layers {spec!r}: {source.name} has layers {source.layer_range[0]}.."
+                         f"{source.layer_range[-1]} for feature {source.feature!r}; got {bad or 'none'}")
+    return sorted(set(layers))
+
+
+def _safe_name(name: str) -> str:
+    parts = [p for p in Path(name).with_suffix("").parts if p not in ("", ".", "..", "/")]
+    return "/".join(parts) or "clip"
+
+
+def discover(inputs: list[str], failures: dict[str, str]) -> list[Item]:
+    """Expand files, directories and manifests into Items (unreadable manifests go to ``failures``)."""
+    items: list[Item] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            for f in sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_EXTS):
+                items.append(Item(f, _safe_name(str(f.relative_to(p)))))
+        elif p.suffix.lower() == ".jsonl":
+            try:
+                lines = p.read_text().splitlines()
+            except OSError as exc:
+                failures[raw] = f"cannot read manifest ({exc})"
+                continue
+            for i, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                    path = Path(rec["path"]) if Path(rec["path"]).is_absolute() else p.parent / rec["path"]
+                    items.append(Item(path, _safe_name(str(rec.get("id") or rec["path"])),
+                                      float(rec.get("offset") or 0.0),
+                                      None if rec.get("offset") in (None, 0) else rec.get("duration")))
+                except (ValueError, KeyError, TypeError) as exc:
+                    failures[f"{raw}:{i}"] = f"bad manifest line ({type(exc).__name__}: {exc}); need 'path'"
+        elif p.suffix.lower() in LIST_EXTS:
+            try:
+                lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+            except OSError as exc:
+                failures[raw] = f"cannot read list ({exc})"
+                continue
+            for ln in lines:
+                q = Path(ln) if Path(ln).is_absolute() else p.parent / ln
+                items.append(Item(q, _safe_name(ln if not Path(ln).is_absolute() else q.name)))
+        else:
+            items.append(Item(p, _safe_name(p.name)))
+    return items
+
+
+def _load(item: Item) -> torch.Tensor:
+    from usad.audio import load_audio
+
+    if item.offset or item.duration:
+        info = sf.info(str(item.path))
+        start = int(item.offset * info.samplerate)
+        stop = None if item.duration is None else start + int(float(item.duration) * info.samplerate)
+        data, sr = sf.read(str(item.path), start=start, stop=stop, dtype="float32", always_2d=True)
+        return load_audio(data.T, source_rate=sr, name=f"{item.path} [{item.offset}s+]")
+    return load_audio(item.path)
+
+
+def _write(path: Path, feats: dict[int, torch.Tensor], layers: list[int], fmt: str, meta: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        if fmt == "npy":
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.stack([feats[l].float().cpu().numpy() for l in layers]))
+        else:
+            from safetensors.torch import save_file
+
+            save_file({f"layer_{l}": feats[l].float().cpu().contiguous() for l in layers}, tmp,
+                      metadata={k: str(v) for k, v in meta.items()})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _batches(items: list[Item], budget: float) -> list[list[Item]]:
+    out, cur = [], []
+    for it in sorted(items, key=lambda x: x.seconds):
+        if cur and it.seconds * (len(cur) + 1) > budget:
+            out.append(cur)
+            cur = []
+        cur.append(it)
+    return out + ([cur] if cur else [])
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from usad.audio import AudioError
+
+    failures: dict[str, str] = {}
+    try:
+        source = feature_source(args)
+        layers = parse_layers(args.layers, source)
+    except Exception as exc:  # unusable model/teacher/layers: nothing can run
+        print(f"usad extract: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    items, seen = [], {}
+    for it in discover(args.inputs, failures):
+        if it.name in seen:
+            failures[str(it.path)] = f"output name {it.name!r} collides with {seen[it.name]}; rename one input"
+            continue
+        try:
+            it.seconds = float(it.duration) if it.duration else sf.info(str(it.path)).duration
+        except Exception as exc:
+            failures[str(it.path)] = f"cannot read audio ({type(exc).__name__}: {exc})"
+            continue
+        seen[it.name] = str(it.path)
+        items.append(it)
+    out_dir, ext = Path(args.out), ".npy" if args.format == "npy" else ".safetensors"
+    meta = {"source": source.name, "feature": source.feature, "frame_rate": source.frame_rate,
+            "layers": ",".join(map(str, layers))}
+    written: list[str] = []
+    long = [it for it in items if source.run_long and it.seconds > args.chunk_seconds]
+    short = [it for it in items if it not in long]
+    bar = tqdm(total=len(items), unit="file", desc="extract", disable=None)
+
+    def emit(it: Item, feats: dict[int, torch.Tensor]) -> None:
+        target = out_dir / (it.name + ext)
+        _write(target, feats, layers, args.format, {**meta, "input": str(it.path)})
+        written.append(str(target))
+
+    for batch in _batches(short, args.batch_seconds) + [[it] for it in long]:
+        wavs = []
+        for it in batch:
+            try:
+                wavs.append((it, _load(it)))
+            except (AudioError, OSError, RuntimeError) as exc:
+                failures[str(it.path)] = str(exc)
+                bar.update(1)
+        if not wavs:
+            continue
+        try:
+            if len(wavs) == 1 and wavs[0][0] in long:
+                feats, mask = source.run_long(wavs[0][1], layers)
+            else:
+                lengths = torch.tensor([w.shape[0] for _, w in wavs])
+                padded = torch.zeros(len(wavs), int(lengths.max()))
+                for i, (_, w) in enumerate(wavs):
+                    padded[i, : w.shape[0]] = w
+                feats, mask = source.run(padded, lengths, layers)
+        except Exception as exc:  # one bad batch (e.g. out of memory) must not stop the rest
+            for it, _ in wavs:
+                failures[str(it.path)] = f"{type(exc).__name__}: {exc}"
+            bar.update(len(wavs))
+            continue
+        for i, (it, _) in enumerate(wavs):
+            try:
+                emit(it, {l: feats[l][i, : int(mask[i].sum())] for l in layers})
+            except OSError as exc:
+                failures[str(it.path)] = f"cannot write output ({exc})"
+        bar.update(len(wavs))
+    bar.close()
+    summary = {**meta, "format": args.format, "written": written, "failed": failures}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".extract_summary.", dir=out_dir)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(summary, fh, indent=2)
+    os.replace(tmp, out_dir / "extract_summary.json")
+    print(f"usad extract: wrote {len(written)} file(s) to {out_dir} ({source.name}, {source.feature}, layers "
+          f"{meta['layers']}, {source.frame_rate:g} Hz); {len(failures)} failed")
+    for name, why in failures.items():
+        print(f"  FAILED {name}: {why}")
+    return 1 if failures else 0
