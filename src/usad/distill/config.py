@@ -127,8 +127,28 @@ def _build(cls, data: Any, where: str):
             value = _build(hint, value, sub)
         elif hint is tuple and isinstance(value, list):
             value = tuple(value)
+        else:
+            value = _coerce(hint, value, sub)
         kwargs[key] = value
     return cls(**kwargs)
+
+
+def _coerce(hint, value: Any, where: str) -> Any:
+    """YAML reads ``1e-3`` as a string and ``15`` as an int: convert to the field's declared number type."""
+    if value is None:
+        return None
+    kinds = set(get_args(hint)) if get_args(hint) else {hint}
+    if float in kinds and not isinstance(value, bool) and isinstance(value, (int, str)):
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"config {where}: expected a number, got {value!r}") from None
+    if kinds == {int} and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"config {where}: expected an integer, got {value!r}") from None
+    return value
 
 
 def _set_dotted(tree: dict, dotted: str, value: Any) -> None:

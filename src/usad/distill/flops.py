@@ -23,7 +23,8 @@ def train_flops(num_params: int, num_layers: int, dim: int, frames: torch.Tensor
 
 def measured_cpu_peak(seconds: float = 0.3, n: int = 512) -> float:
     """FLOP/s of a float32 n x n matmul loop on this CPU (the practical peak MFU is measured against)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    gen = torch.Generator().manual_seed(0)  # never touch the global RNG (exact resume depends on it)
+    a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
     a @ b
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:

@@ -8,11 +8,16 @@ import torch
 import torch.nn.functional as F
 
 
+def _check(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> None:
+    if pred.shape != target.shape or (mask is not None and tuple(mask.shape) != tuple(pred.shape[:2])):
+        raise ValueError(f"prediction {tuple(pred.shape)}, target {tuple(target.shape)} and mask "
+                         f"{None if mask is None else tuple(mask.shape)} do not match; align frames first "
+                         "(usad.teachers.align.align_frames)")
+
+
 def l1_cos_frames(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """pred, target: (B, T, D) -> per-frame loss (B, T), computed in float32."""
-    if pred.shape != target.shape:
-        raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape; "
-                         "align frames first (usad.teachers.align.align_frames)")
+    _check(pred, target)
     pred, target = pred.float(), target.float()
     l1 = (pred - target).abs().mean(dim=-1)
     cos = F.cosine_similarity(pred, target, dim=-1, eps=1e-8)
@@ -27,6 +32,7 @@ def l1_cos_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     Padded frames never contribute (their values are replaced before the loss, so NaN/Inf there cannot leak).
     Raises ValueError when no frame is valid.
     """
+    _check(pred, target, mask)
     valid = mask.bool()
     n = valid.sum()
     if int(n) == 0:
@@ -46,6 +52,7 @@ def l1_cos_sums(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
 
     ``weighted / count`` equals ``l1_cos_loss(pred, target, mask, frame_weight)``.
     """
+    _check(pred, target, mask)
     valid = mask.bool()
     keep = valid.unsqueeze(-1)
     per_frame = l1_cos_frames(torch.where(keep, pred, torch.ones_like(pred)),

@@ -141,7 +141,6 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
             raise RuntimeError(f"{resume_from} was written by {len(state['positions'])} ranks; resume with the "
                                f"same world size (now {env.world_size})")
         epoch, skip = state["positions"][env.rank]
-        ckpt.set_rng_state(state["rng"][env.rank])
         if env.is_main:
             print(f"resumed from {resume_from} at step {step}", flush=True)
 
@@ -162,6 +161,8 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
     position = (epoch, skip)
     window = {"audio": 0.0, "flops": 0.0, "t0": time.monotonic(), "loss": 0.0, "teach": {}, "n": 0}
     last_loss, stopped_by, saved_at = float("nan"), "max_steps", -1
+    if resume_from is not None:  # restored last, so nothing above can shift the random streams
+        ckpt.set_rng_state(state["rng"][env.rank])
 
     while step < tc.max_steps:
         if budget_s is not None and any_rank(clock.elapsed >= budget_s, env):

@@ -1,0 +1,37 @@
+import pytest
+
+from usad.distill.config import ConfigError, load_config, packaged_recipes
+
+
+def test_every_packaged_recipe_loads():
+    names = packaged_recipes()
+    assert "offline-small.yaml" in names
+    for stage in (1, 2):
+        for preset in ("small", "base", "large", "xlarge"):
+            assert f"stage{stage}-{preset}.yaml" in names
+    assert "stage2-xxlarge.yaml" in names
+    for name in names:
+        cfg = load_config(name)
+        assert cfg.teachers and cfg.stage in (1, 2)
+
+
+def test_dotted_overrides_parse_yaml_values():
+    cfg = load_config("offline-small", ["optim.lr=1e-3", "teachers.0.k=2", "data.train=[a.jsonl, b.jsonl]",
+                                        "train.max_minutes=15", "student.overrides.num_layers=4",
+                                        "teachers.2={name: birdnet, domain: sound}"])
+    assert cfg.optim.lr == 1e-3
+    assert cfg.teachers[0].k == 2 and cfg.teachers[2].name == "birdnet"
+    assert cfg.data.train == ["a.jsonl", "b.jsonl"]
+    assert cfg.train.max_minutes == 15
+    assert cfg.student.overrides == {"num_layers": 4}
+
+
+def test_unknown_keys_and_bad_values_name_the_key():
+    with pytest.raises(ConfigError, match="optim.*unknown key.*lrr"):
+        load_config("offline-small", ["optim.lrr=1"])
+    with pytest.raises(ConfigError, match="teachers"):
+        load_config({"teachers": []})
+    with pytest.raises(ConfigError, match="key=value"):
+        load_config("offline-small", ["optim.lr"])
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("no-such-recipe")
