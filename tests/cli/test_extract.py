@@ -6,6 +6,7 @@ import pytest
 import soundfile as sf
 from safetensors.numpy import load_file
 
+from usad import Encoder
 from usad.cli.main import main
 from usad.model.config import num_frames
 
@@ -23,14 +24,21 @@ def audio_dir(tmp_path):
     return root
 
 
-def test_extract_directory_writes_mirrored_features_and_reports_failures(audio_dir, tmp_path, capsys):
+@pytest.fixture
+def tiny_model(tmp_path):
+    path = tmp_path / "tiny"
+    Encoder.from_preset("small", num_layers=3, dim=32, num_heads=2).save_pretrained(path)
+    return path
+
+
+def test_extract_directory_writes_mirrored_features_and_reports_failures(audio_dir, tiny_model, tmp_path, capsys):
     out = tmp_path / "out"
-    rc = main(["extract", str(audio_dir), "--preset", "small", "--out", str(out), "--layers", "3,1",
+    rc = main(["extract", str(audio_dir), "--model", str(tiny_model), "--out", str(out), "--layers", "3,1",
                "--chunk-seconds", "2"])
     assert rc == 1  # two inputs failed, the rest were written
     a, b, long = np.load(out / "a.npy"), np.load(out / "sub" / "b.npy"), np.load(out / "long.npy")
-    assert a.shape == (2, num_frames(16000), 384) and b.shape == (2, num_frames(8000), 384)
-    assert long.shape == (2, num_frames(80000), 384)  # went through chunked extraction
+    assert a.shape == (2, num_frames(16000), 32) and b.shape == (2, num_frames(8000), 32)
+    assert long.shape == (2, num_frames(80000), 32)  # went through chunked extraction
     assert np.isfinite(a).all() and np.isfinite(long).all()
     summary = json.loads((out / "extract_summary.json").read_text())
     assert summary["layers"] == "1,3" and len(summary["written"]) == 3
@@ -55,7 +63,7 @@ def test_extract_manifest_with_teacher_to_safetensors(audio_dir, tmp_path):
     assert (out / "clip-a.safetensors").exists()
 
 
-def test_extract_rejects_unknown_layers(audio_dir, tmp_path, capsys):
-    rc = main(["extract", str(audio_dir / "a.wav"), "--preset", "small", "--out", str(tmp_path / "o"),
-               "--layers", "13"])
+def test_extract_rejects_unknown_layers(audio_dir, tiny_model, tmp_path, capsys):
+    rc = main(["extract", str(audio_dir / "a.wav"), "--model", str(tiny_model), "--out", str(tmp_path / "o"),
+               "--layers", "4"])
     assert rc == 2 and "--layers" in capsys.readouterr().err

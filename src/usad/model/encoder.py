@@ -21,6 +21,20 @@ from usad.model.layers import ConvPositionalEncoder, ConvSubsampler, Transformer
 from usad.model.output import EncoderOutput
 
 
+@torch.no_grad()
+def _trunc_normal(tensor: torch.Tensor, std: float) -> None:
+    """Normal(0, std) truncated at +-2 std: outliers are redrawn twice, then clipped (the few left, ~0.2%).
+
+    Much faster than ``nn.init.trunc_normal_`` (erfinv) on CPU.
+    """
+    tensor.normal_(0.0, std)
+    if tensor.is_meta:
+        return
+    for _ in range(2):
+        tensor.copy_(torch.where(tensor.abs() > 2 * std, torch.randn_like(tensor) * std, tensor))
+    tensor.clamp_(-2 * std, 2 * std)
+
+
 class Encoder(nn.Module):
     """USAD student. ``forward(wav: (B, S) float 16 kHz in [-1, 1], lengths: (B,) | None, target_layer)``."""
 
@@ -41,15 +55,15 @@ class Encoder(nn.Module):
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.init_std
         if isinstance(module, nn.Linear):
-            nn.init.trunc_normal_(module.weight, std=std, a=-2 * std, b=2 * std)
+            _trunc_normal(module.weight, std)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
         elif isinstance(module, nn.LayerNorm):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
         elif isinstance(module, RelPosSelfAttention):
-            nn.init.trunc_normal_(module.pos_bias_u, std=std, a=-2 * std, b=2 * std)
-            nn.init.trunc_normal_(module.pos_bias_v, std=std, a=-2 * std, b=2 * std)
+            _trunc_normal(module.pos_bias_u, std)
+            _trunc_normal(module.pos_bias_v, std)
 
     # ------------------------------------------------------------------ properties
     @property
