@@ -1,0 +1,222 @@
+"""Feature cache: precompute chosen teacher layers for a corpus manifest, then serve them through the Teacher
+contract (``CachedTeacher``), looked up by clip id with frame-accurate random crops.
+
+Layout: ``<out>/<teacher-slug>__L<layers>__<hash12>/`` holding ``shard-00000.safetensors``... (fp16 tensors named
+``<clip id>/<layer>``, shape (T, D)) and ``index.json``. The hash covers the teacher's declared identity
+(TeacherInfo: name, rates, dims, feature, extra such as hop sizes), the layers and the cache format, so a changed
+teacher configuration gets a new folder and never reads a stale cache. Shards are written to a temp file and
+renamed; finished shards are skipped when the build is run again (resume).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from .base import Teacher, TeacherInfo, TeacherOutput
+from .batching import lengths_to_mask
+
+FORMAT_VERSION = 1
+
+
+# ---- identity ----------------------------------------------------------------------------------------------
+def config_hash(info: TeacherInfo, layers: list[int]) -> str:
+    ident = {k: v for k, v in asdict(info).items() if k != "licence"}
+    blob = json.dumps({"teacher": ident, "layers": sorted(layers), "format": FORMAT_VERSION}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def cache_key(info: TeacherInfo, layers: list[int]) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", info.name).strip("_")[-60:]
+    return f"{slug}__L{'-'.join(map(str, sorted(layers)))}__{config_hash(info, layers)}"
+
+
+def frame_slice(offset_s: float, num_samples: int, frame_rate: float, sample_rate: int = 16000) -> tuple[int, int]:
+    """(first frame, frame count) of the cached frames that cover a crop starting ``offset_s`` seconds into the clip
+    and ``num_samples`` long: frames round(offset * rate) ... + ceil(duration * rate). Exact when offsets lie on the
+    teacher's frame grid (multiples of 1 / frame_rate)."""
+    start = int(round(offset_s * frame_rate))
+    count = max(1, math.ceil(num_samples * frame_rate / sample_rate - 1e-6))
+    return start, count
+
+
+# ---- manifest ----------------------------------------------------------------------------------------------
+def read_manifest(path: str | Path) -> list[dict]:
+    """JSONL manifest (docs/interfaces.md) -> list of dicts with absolute ``path``; errors name the line."""
+    path = Path(path)
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{i}: not valid JSON ({e})") from e
+            if "id" not in row or "path" not in row:
+                raise ValueError(f"{path}:{i}: each line needs 'id' and 'path'")
+            p = Path(row["path"])
+            row["path"] = str(p if p.is_absolute() else path.parent / p)
+            rows.append(row)
+    ids = [r["id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: clip ids must be unique; found duplicates")
+    return rows
+
+
+def _load_clip(row: dict) -> torch.Tensor:
+    from usad.audio import load_audio
+
+    wav = load_audio(row["path"], name=row["id"])
+    start = int(round(float(row.get("offset", 0.0) or 0.0) * 16000))
+    dur = row.get("duration")
+    end = start + int(round(float(dur) * 16000)) if dur else wav.shape[0]
+    return wav[start:end]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+# ---- building ----
+def _compute_batch(teacher: Teacher, rows: list[dict], layers: list[int], tensors: dict) -> dict[str, int]:
+    wavs = [_load_clip(r) for r in rows]
+    wav = torch.nn.utils.rnn.pad_sequence(wavs, batch_first=True)
+    out = teacher(wav, torch.tensor([w.shape[0] for w in wavs]), layers=layers)
+    frames = {}
+    for b, r in enumerate(rows):
+        n = int(out.mask[b].sum())
+        frames[r["id"]] = n
+        for l in layers:
+            f = out.features[l][b, :n].float()
+            if not torch.isfinite(f).all():
+                raise ValueError(f"teacher {teacher.name!r} gave NaN/Inf for clip {r['id']!r}, layer {l}")
+            tensors[f"{r['id']}/{l}"] = f.half().contiguous().cpu()
+    return frames
+
+# ----------------------------------------------------------------------------------------------------------
+def build_cache(teacher: Teacher, manifest: str | Path, out_dir: str | Path, layers: list[int] | None = None,
+                shard_size: int = 256, batch_size: int = 8, progress: bool = True) -> Path:
+    """Compute ``layers`` of ``teacher`` for every clip of ``manifest``; returns the keyed cache folder."""
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+
+    layers = sorted(set(layers or teacher.default_layers()))
+    bad = [l for l in layers if l not in teacher.info.dims]
+    if bad:
+        raise ValueError(f"teacher {teacher.name!r} has no layer(s) {bad}; available: {sorted(teacher.info.dims)}")
+    rows = read_manifest(manifest)
+    folder = Path(out_dir) / cache_key(teacher.info, layers)
+    folder.mkdir(parents=True, exist_ok=True)
+    shards = [rows[i: i + shard_size] for i in range(0, len(rows), shard_size)]
+    index = {"format": FORMAT_VERSION, "teacher": asdict(teacher.info), "layers": layers,
+             "config_hash": config_hash(teacher.info, layers), "frame_rate": teacher.info.frame_rate,
+             "clips": {}, "shards": []}
+    bar = tqdm(total=len(rows), desc=f"cache {teacher.name}", unit="clip", disable=not progress)
+    for s, shard_rows in enumerate(shards):
+        name = f"shard-{s:05d}.safetensors"
+        target, meta_path = folder / name, folder / f"shard-{s:05d}.json"
+        meta = json.loads(meta_path.read_text()) if target.is_file() and meta_path.is_file() else None
+        if meta is not None and list(meta["frames"]) == [r["id"] for r in shard_rows]:
+            bar.update(len(shard_rows))  # finished by an earlier run over the same clips: resume
+        else:
+            tensors, frames = {}, {}
+            for i in range(0, len(shard_rows), batch_size):
+                batch_rows = shard_rows[i: i + batch_size]
+                frames.update(_compute_batch(teacher, batch_rows, layers, tensors))
+                bar.update(len(batch_rows))
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+            os.close(fd)
+            save_file(tensors, tmp, metadata={"teacher": teacher.name, "layers": json.dumps(layers)})
+            os.replace(tmp, target)
+            meta = {"frames": frames}
+            _atomic_write(meta_path, json.dumps(meta))
+        for cid, n in meta["frames"].items():
+            index["clips"][cid] = [name, n]
+        index["shards"].append(name)
+        _atomic_write(folder / "index.json", json.dumps(index))
+    bar.close()
+    _atomic_write(folder / "index.json", json.dumps({**index, "complete": True}))
+    return folder
+
+
+# ---- reading -----------------------------------------------------------------------------------------------
+def find_cache(root: str | Path, info: TeacherInfo, layers: list[int] | None = None) -> Path:
+    """The keyed folder under ``root`` (or ``root`` itself) whose config hash matches ``info`` (and ``layers``)."""
+    root = Path(root)
+    candidates = [root] if (root / "index.json").is_file() else sorted(p.parent for p in root.glob("*/index.json"))
+    for folder in candidates:
+        idx = json.loads((folder / "index.json").read_text())
+        want_layers = sorted(layers) if layers else idx["layers"]
+        if idx.get("config_hash") == config_hash(info, want_layers):
+            return folder
+    have = [c.name for c in candidates]
+    raise FileNotFoundError(f"no feature cache for teacher {info.name!r} (layers {layers or 'any'}) with a matching "
+                            f"configuration under {root} (found: {have or 'none'}); build it with "
+                            f"`usad cache --teacher {info.name} --manifest ... --out {root}`")
+
+
+class CachedTeacher(Teacher):
+    """Serves cached features through the teacher contract: ``teacher(wav, lengths, layers, ids=[...],
+    offsets=(B,) seconds)`` returns the frames of each clip covering ``[offset, offset + lengths[b] / 16 kHz)``
+    (see ``frame_slice``), as float32, with a mask. ``wav`` itself is not read (only its batch size and lengths)."""
+
+    uses_ids = True
+    supports_dtype = False
+
+    def __init__(self, cache_dir: str | Path, teacher_info: TeacherInfo, layers: list[int] | None = None) -> None:
+        super().__init__()
+        self.folder = find_cache(cache_dir, teacher_info, layers)
+        self.index = json.loads((self.folder / "index.json").read_text())
+        if not self.index.get("complete"):
+            raise ValueError(f"feature cache {self.folder} is incomplete; run `usad cache` again to finish it")
+        self.layers = self.index["layers"]
+        self.info = TeacherInfo(**{**teacher_info.__dict__, "dims": {l: teacher_info.dims[l] for l in self.layers}})
+        self._handles: dict[str, object] = {}
+
+    def default_layers(self, k: int = 4) -> list[int]:
+        return list(self.layers)
+
+    def _handle(self, shard: str):
+        from safetensors import safe_open
+
+        if shard not in self._handles:
+            self._handles[shard] = safe_open(str(self.folder / shard), framework="pt")
+        return self._handles[shard]
+
+    def clip_frames(self, clip_id: str) -> int:
+        try:
+            return int(self.index["clips"][clip_id][1])
+        except KeyError:
+            raise KeyError(f"clip id {clip_id!r} is not in feature cache {self.folder}") from None
+
+    def _forward_ids(self, wav, lengths, layers, ids, offsets) -> TeacherOutput:
+        rate = self.info.frame_rate
+        offs = [0.0] * len(ids) if offsets is None else [float(o) for o in offsets]
+        spans = []
+        for cid, off, n in zip(ids, offs, lengths.tolist()):
+            start, count = frame_slice(off, int(n), rate)
+            total = self.clip_frames(cid)
+            spans.append((start, max(0, min(count, total - start))))
+        T = max(c for _, c in spans) if spans else 0
+        feats = {}
+        for l in layers:
+            out = torch.zeros(len(ids), T, self.info.dims[l])
+            for b, (cid, (start, count)) in enumerate(zip(ids, spans)):
+                if count:
+                    shard = self.index["clips"][cid][0]
+                    out[b, :count] = self._handle(shard).get_slice(f"{cid}/{l}")[start: start + count].float()
+            feats[l] = out.to(wav.device)
+        mask = lengths_to_mask(torch.tensor([c for _, c in spans], device=wav.device), T)
+        return TeacherOutput(features=feats, mask=mask, frame_rate=rate)
