@@ -73,3 +73,18 @@ def test_basic_pitch_note_peak_at_played_midi_pitch(render_note):
         assert peak == midi, (b, peak)
         onset = out.features[3][b].max(1).values
         assert int(onset.argmax()) < 15  # the onset is near the start of the clip
+
+
+def test_pesto_finds_tone_and_rendered_note_pitch(tone, render_note):
+    t = _load("pesto")
+    assert t.info.dims == {1: 657, 2: 384} and t.frame_rate == 100.0
+    a4 = torch.from_numpy(tone(440.0, 0.5))
+    c4 = torch.from_numpy(render_note(60, 1.0, program=0)[1600:9600])
+    batch = torch.nn.utils.rnn.pad_sequence([a4, c4], batch_first=True)
+    out = t(batch, torch.tensor([len(a4), len(c4)]), layers=[1, 2])
+    assert out.mask.sum(1).tolist() == [51, 51]
+    midi = t.activation_to_midi(out.features[2])
+    assert abs(float(midi[0, 5:-5].median()) - 69.0) < 0.25
+    assert abs(float(midi[1, 5:-5].median()) - 60.0) < 0.25
+    alone = t(c4, layers=[2])
+    assert torch.allclose(alone.features[2][0], out.features[2][1, :51], atol=1e-5)
