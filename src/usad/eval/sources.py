@@ -102,7 +102,7 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _parse_overrides(text: str) -> dict:
+def parse_overrides(text: str) -> dict:
     out: dict = {}
     for item in filter(None, text.split(",")):
         if "=" not in item:
@@ -139,7 +139,7 @@ def load_source(spec: str, device: str | torch.device = "cpu", seed: int = 0) ->
         from usad import Encoder
 
         name, _, rest = arg.partition(",")
-        overrides = _parse_overrides(rest)
+        overrides = parse_overrides(rest)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             enc = Encoder.from_preset(name, **overrides)

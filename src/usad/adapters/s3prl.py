@@ -1,0 +1,40 @@
+"""s3prl-style upstream for a usad student:
+``forward(wavs: list[(S,)] or (B, S), wavs_len: (B,) | None) -> (hidden_states: list of (B, T, D), lengths: list
+of (B,))`` with every layer 0..L (0 = input to block 1), like ``s3prl.nn.S3PRLUpstream``."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from usad.adapters.loading import load_encoder
+
+
+class USADUpstream(nn.Module):
+    sample_rate = 16000
+
+    def __init__(self, model: str | nn.Module = "", device: str = "cpu") -> None:
+        super().__init__()
+        self.encoder = load_encoder(model, device)
+        cfg = self.encoder.config
+        self.num_layers = int(cfg.num_layers) + 1
+        self.hidden_sizes = [int(cfg.dim)] * self.num_layers
+        self.downsample_rate = int(round(self.sample_rate / float(cfg.frame_rate)))
+        self.downsample_rates = [self.downsample_rate] * self.num_layers
+
+    @torch.no_grad()
+    def forward(self, wavs: list[torch.Tensor] | torch.Tensor, wavs_len: torch.Tensor | None = None
+                ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        device = next(self.encoder.parameters()).device
+        if isinstance(wavs, (list, tuple)):
+            lens = torch.tensor([w.shape[-1] for w in wavs], device=device)
+            batch = torch.zeros(len(wavs), int(lens.max()), device=device)
+            for i, w in enumerate(wavs):
+                batch[i, : w.shape[-1]] = w.to(device).float()
+        else:
+            batch = wavs.to(device).float()
+            lens = wavs_len.to(device) if wavs_len is not None else torch.full(
+                (batch.shape[0],), batch.shape[1], device=device)
+        out = self.encoder(batch, lens)
+        n = out.mask.sum(-1)
+        hs = [h * out.mask.unsqueeze(-1) for h in out.hidden_states]
+        return hs, [n] * len(hs)
