@@ -1,0 +1,174 @@
+"""`usad corpus build`: locate sources, plan every clip, write what is missing, then manifests and metadata.
+
+Output layout::
+
+    OUT/build_info.json               seed, size, sources found/missing, sha256 of every manifest and split file
+    OUT/train/{speech,sound,music,all}.jsonl   training-corpus manifests (paths relative to OUT/train)
+    OUT/train/audio/<domain>/<id>.flac          16 kHz mono FLAC
+    OUT/probe/<task>/...                        HEAR 2021 tasks (see usad.corpus.hear)
+    OUT/probe/suite.json, OUT/probe/README.md   per-task sizes, classes, split rule, metrics, chance levels
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tqdm import tqdm
+
+from .clip import Clip
+from .context import BuildContext
+from .hear import atomic_write_text, dumps
+from .locate import SOURCES, install, locate
+from .manifest import write_manifest
+from .probe import ProbeTask, write_probe_task
+from .sizes import SIZES
+from .store import ensure_clip
+from .suite_readme import suite_readme
+from .tasks import music, sound, speech, style
+from .training import plan_music, plan_sound, plan_speech
+
+TASKS: dict[str, Callable[[BuildContext], ProbeTask | None]] = {
+    "spoken_language": speech.spoken_language,
+    "speaker_id": speech.speaker_id,
+    "spoken_digits": speech.spoken_digits,
+    "spoken_letters": speech.spoken_letters,
+    "sound_event": sound.sound_event,
+    "instrument_family": music.instrument_family,
+    "note_pitch": music.note_pitch,
+    "composer_style": style.composer_style,
+    "note_events": music.note_events,
+}
+TRAIN = "train"   # name of the training corpus in --only
+DOMAINS = ("speech", "sound", "music")
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    rendered: int = 0
+    skipped: int = 0
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    domains: dict[str, dict[str, float]] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def parse_only(only: str | list[str] | None) -> set[str]:
+    names = set(TASKS) | {TRAIN}
+    if only is None:
+        return names
+    chosen = {x.strip() for x in (only.split(",") if isinstance(only, str) else only) if x.strip()}
+    unknown = chosen - names
+    if unknown:
+        raise ValueError(f"--only: unknown name(s) {sorted(unknown)}; choose from {sorted(names)}")
+    return chosen
+
+
+def build(out: str | Path, size: str = "default", seed: int = 0, only: str | list[str] | None = None,
+          do_install: bool = False, progress: bool = True) -> BuildResult:
+    """Build (or complete) the corpus and probe suite under ``out``. Deterministic for a given (size, seed)."""
+    if size not in SIZES:
+        raise ValueError(f"--size must be one of {sorted(SIZES)}, got {size!r}")
+    selected = parse_only(only)
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    roots = {name: locate(name) for name in SOURCES}
+    if do_install and any(r is None for r in roots.values()):
+        install([n for n, r in roots.items() if r is None])
+        roots = {name: locate(name) for name in SOURCES}
+    ctx = BuildContext(seed, SIZES[size], roots, out / "_work")
+    result = BuildResult(out)
+
+    # 1. plan every task (cheap) so the training corpus can exclude all probe-test material
+    planned: dict[str, ProbeTask] = {}
+    for name, fn in TASKS.items():
+        task = fn(ctx)
+        if task is not None and task.entries:
+            planned[name] = task
+    test_keys = {e.clip.key for t in planned.values() for e in t.entries if e.split == "test"}
+    train_plan: dict[str, tuple[list[Clip], dict[str, float]]] = {}
+    if TRAIN in selected:
+        train_plan = {"speech": plan_speech(ctx, test_keys), "sound": plan_sound(ctx, test_keys),
+                      "music": plan_music(ctx, test_keys)}
+
+    total = sum(len(t.entries) for n, t in planned.items() if n in selected)
+    total += sum(len(c) for c, _ in train_plan.values())
+    bar = tqdm(total=total, desc=f"usad corpus ({size})", unit="clip", disable=not progress, file=sys.stderr)
+
+    def tick(rendered: bool) -> None:
+        if rendered:
+            result.rendered += 1
+        else:
+            result.skipped += 1
+        bar.update(1)
+        bar.set_postfix(rendered=result.rendered, skipped=result.skipped, refresh=False)
+
+    # 2. probe tasks
+    suite_dir = out / "probe"
+    suite_path = suite_dir / "suite.json"
+    suite = json.loads(suite_path.read_text()) if suite_path.exists() else {"tasks": {}}
+    for name, task in planned.items():
+        if name not in selected:
+            continue
+        bar.set_description(f"probe {name}")
+        stats = write_probe_task(task, suite_dir, tick)
+        suite["tasks"][name] = {"domain": task.domain, "description": task.description,
+                                "embedding_type": task.embedding_type, "prediction_type": task.prediction_type,
+                                "split_rule": task.split_rule, "metrics": task.metrics, **stats}
+        result.tasks[name] = suite["tasks"][name]
+
+    # 3. training corpus
+    hashes: dict[str, str] = {}
+    if train_plan:
+        tdir = out / "train"
+        all_records = []
+        for domain, (clips, _) in train_plan.items():
+            bar.set_description(f"train {domain}")
+            records = []
+            for c in sorted(clips, key=lambda c: c.id):
+                rel = f"audio/{domain}/{c.id}.flac"
+                dur, rendered = ensure_clip(c, tdir / rel)
+                tick(rendered)
+                records.append({"id": c.id, "path": rel, "duration": round(dur, 4), "domain": domain,
+                                "offset": 0.0, "source": c.source, "synthetic": c.synthetic, **c.labels})
+            hashes[f"train/{domain}.jsonl"] = write_manifest(tdir / f"{domain}.jsonl", records)
+            result.domains[domain] = {"clips": len(records), "hours": round(sum(r["duration"] for r in records)
+                                                                             / 3600, 4),
+                                      "synthetic_hours": round(sum(r["duration"] for r in records
+                                                                   if r["synthetic"]) / 3600, 4)}
+            all_records += records
+        hashes["train/all.jsonl"] = write_manifest(tdir / "all.jsonl", all_records)
+    bar.close()
+
+    suite["seed"], suite["size"] = seed, size
+    atomic_write_text(suite_path, dumps(suite))
+    atomic_write_text(suite_dir / "README.md", suite_readme(suite))
+    for name in sorted(suite["tasks"]):
+        for f in ("task_metadata.json", "labelvocabulary.csv", "train.json", "valid.json", "test.json",
+                  "manifest.jsonl"):
+            p = suite_dir / name / f
+            if p.exists():
+                hashes[f"probe/{name}/{f}"] = _sha(p)
+    for domain in DOMAINS:
+        p = out / "train" / f"{domain}.jsonl"
+        if f"train/{domain}.jsonl" not in hashes and p.exists():
+            hashes[f"train/{domain}.jsonl"] = _sha(p)
+    if (out / "train" / "all.jsonl").exists():
+        hashes.setdefault("train/all.jsonl", _sha(out / "train" / "all.jsonl"))
+    combined = hashlib.sha256("".join(f"{k} {v}\n" for k, v in sorted(hashes.items())).encode()).hexdigest()
+    prev = out / "build_info.json"
+    info = json.loads(prev.read_text()) if prev.exists() else {}
+    info.update({"seed": seed, "size": size, "manifest_sha256": combined, "files_sha256": hashes,
+                 "sources": {n: (str(r) if r else None) for n, r in roots.items()},
+                 "missing": ctx.messages, "domains": {**info.get("domains", {}), **result.domains},
+                 "tasks": sorted(suite["tasks"])})
+    atomic_write_text(prev, dumps(info))
+    result.messages = ctx.messages
+    return result

@@ -1,0 +1,34 @@
+"""Writing clips once: a file that exists is never rendered again (resumable builds), writes are atomic."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .clip import SAMPLE_RATE, Clip
+
+
+class ClipRenderError(RuntimeError):
+    pass
+
+
+def ensure_clip(clip: Clip, path: Path) -> tuple[float, bool]:
+    """Write ``clip`` to ``path`` (16 kHz mono, 16-bit; FLAC or WAV by suffix) unless it exists.
+
+    Returns (duration in seconds, whether audio was rendered).
+    """
+    if path.exists():
+        info = sf.info(str(path))
+        return info.frames / float(info.samplerate), False
+    wav = np.asarray(clip.render(), dtype=np.float32)
+    if wav.ndim != 1 or len(wav) == 0 or not np.all(np.isfinite(wav)):
+        raise ClipRenderError(f"clip {clip.id} from {clip.source}: rendered audio is empty, not mono or not finite")
+    wav = np.clip(wav, -1.0, 1.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    fmt = "FLAC" if path.suffix == ".flac" else "WAV"
+    sf.write(str(tmp), wav, SAMPLE_RATE, subtype="PCM_16", format=fmt)
+    os.replace(tmp, path)
+    return len(wav) / float(SAMPLE_RATE), True
