@@ -91,6 +91,12 @@ class KaldiFbank(nn.Module):
         self.register_buffer("mel_banks", kaldi_mel_banks(num_bins), persistent=False)
         self.register_buffer("window", kaldi_hanning(), persistent=False)
 
+    def reset_buffers(self) -> None:
+        """Recompute the (non-persistent) filter matrix and window, e.g. after ``to_empty()``."""
+        device = self.mel_banks.device
+        self.mel_banks = kaldi_mel_banks(self.num_bins).to(device)
+        self.window = kaldi_hanning().to(device)
+
     def _apply(self, fn, recurse: bool = True):
         """Keep the filter matrix and window in float32 when the model is cast to bf16/fp16."""
         super()._apply(fn, recurse)

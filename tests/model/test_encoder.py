@@ -91,7 +91,7 @@ def test_silence_gives_finite_outputs():
 
 
 def test_gradient_checkpointing_gives_same_gradients():
-    wav, lengths = _batch()
+    wav, lengths = 0.1 * torch.randn(2, 4000, generator=torch.Generator().manual_seed(2)), torch.tensor([4000, 3000])
     grads = []
     for flag in (False, True):
         enc = _tiny(dropout=0.0, gradient_checkpointing=flag).train()
@@ -104,6 +104,7 @@ def test_gradient_checkpointing_gives_same_gradients():
 def test_bfloat16_autocast_runs_and_stays_close():
     enc = _tiny()
     wav, lengths = _batch()
+    wav, lengths = wav[1:, :9001], lengths[1:]
     with torch.no_grad():
         ref = enc(wav, lengths).hidden_states[-1]
         with torch.autocast("cpu", dtype=torch.bfloat16):

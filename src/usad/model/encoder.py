@@ -165,8 +165,11 @@ class Encoder(nn.Module):
         except (ValueError, TypeError) as exc:
             raise CheckpointError(f"{directory}: config.json does not describe a valid encoder ({exc})") from exc
         weights = load_weights(directory, "cpu")
-        model = cls(config)
+        with torch.device("meta"):  # skip random init: every parameter comes from the file
+            model = cls(config)
         check_weights(directory, weights, model.state_dict())
+        model = model.to_empty(device="cpu")
+        model.frontend.reset_buffers()
         model.load_state_dict(weights, strict=True)
         if dtype is not None:
             model = model.to(dtype=dtype)
