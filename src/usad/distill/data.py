@@ -11,6 +11,7 @@ import json
 import math
 import os
 import zlib
+from itertools import islice
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -19,7 +20,7 @@ import soundfile as sf
 import torch
 from lhotse import CutSet, MonoCut, Recording
 from lhotse.audio import AudioSource
-from lhotse.dataset import DynamicBucketingSampler
+from lhotse.dataset import DynamicBucketingSampler, SimpleCutSampler
 from lhotse.utils import fastcopy
 
 SAMPLE_RATE = 16000
@@ -170,11 +171,21 @@ class ResumableSampler(torch.utils.data.Sampler):
 
 
 def make_sampler(cuts: CutSet, max_duration: float, num_buckets: int, seed: int, world_size: int = 1,
-                 rank: int = 0, shuffle_buffer: int = 20000) -> DynamicBucketingSampler:
-    return DynamicBucketingSampler(cuts, max_duration=max_duration, num_buckets=num_buckets, shuffle=True,
-                                   drop_last=False, seed=seed, world_size=world_size, rank=rank,
-                                   buffer_size=max(shuffle_buffer // 2, 100), shuffle_buffer_size=shuffle_buffer,
-                                   num_cuts_for_bins_estimate=min(10000, shuffle_buffer))
+                 rank: int = 0, shuffle_buffer: int = 20000):
+    """lhotse's duration-bucketing sampler; ``shuffle_buffer`` cuts are held in memory for shuffling/bucketing.
+
+    Bucket boundaries are estimated from the first cuts; a corpus with fewer cuts than buckets gets fewer
+    buckets, and a single-cut corpus lhotse's plain ``SimpleCutSampler``.
+    """
+    sample = min(10000, max(shuffle_buffer, 100))
+    seen = sum(1 for _ in islice(cuts, sample))
+    buckets = min(num_buckets, seen)
+    common = dict(max_duration=max_duration, shuffle=True, drop_last=False, seed=seed, world_size=world_size,
+                  rank=rank)
+    if buckets < 2:
+        return SimpleCutSampler(cuts, **common)
+    return DynamicBucketingSampler(cuts, num_buckets=buckets, buffer_size=max(shuffle_buffer, 100),
+                                   num_cuts_for_bins_estimate=sample, **common)
 
 
 class CropDataset(torch.utils.data.Dataset):
