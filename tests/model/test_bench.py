@@ -25,3 +25,16 @@ def test_bench_one_reports_throughput_and_mfu():
     r = bench_one("tiny", batch=2, seconds=1.0, warmup=1, iters=1, peak_tflops=1.0, model=enc)
     assert r.audio_s_per_s > 0 and 0 < r.mfu < 1 and r.peak_tflops == 1.0 and r.batch == 2
     assert batch_lengths(3, 1000).tolist() == [1000, 750, 500]
+
+
+def test_bench_cli_prints_table_and_writes_json(tmp_path, capsys):
+    import json
+
+    from usad.cli.main import main
+
+    out = tmp_path / "bench.json"
+    rc = main(["bench", "--presets", "small", "--batch-sizes", "2", "--seconds", "0.5", "--warmup", "0",
+               "--iters", "1", "--peak-tflops", "1", "--json", str(out)])
+    assert rc == 0 and "audio s/s" in capsys.readouterr().out
+    rows = json.loads(out.read_text())["results"]
+    assert len(rows) == 1 and rows[0]["preset"] == "small" and rows[0]["batch"] == 2 and rows[0]["mfu"] > 0
