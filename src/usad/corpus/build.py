@@ -86,9 +86,12 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
     ctx = BuildContext(seed, SIZES[size], roots, out / "_work")
     result = BuildResult(out)
 
-    # 1. plan every task (cheap) so the training corpus can exclude all probe-test material
+    # 1. plan the tasks (no audio work); with the training corpus, plan them all so it can exclude every
+    #    probe-test source
     planned: dict[str, ProbeTask] = {}
     for name, fn in TASKS.items():
+        if name not in selected and TRAIN not in selected:
+            continue
         task = fn(ctx)
         if task is not None and task.entries:
             planned[name] = task

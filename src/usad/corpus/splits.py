@@ -36,8 +36,8 @@ def split_within_classes(items: list[tuple[str, str]], seed: int, valid: float =
     return out
 
 
-def take_balanced(items: list, key, per_class: int | None, seed: int) -> list:
-    """At most ``per_class`` items per ``key(item)``, chosen by a seeded hash (stable under re-runs)."""
+def take_balanced(items: list, key, per_class: int | None, seed: int, ident=lambda it: it.clip.id) -> list:
+    """At most ``per_class`` items per ``key(item)``, chosen by a seeded hash of ``ident(item)`` (a stable id)."""
     if per_class is None:
         return list(items)
     by: dict[str, list] = defaultdict(list)
@@ -45,6 +45,6 @@ def take_balanced(items: list, key, per_class: int | None, seed: int) -> list:
         by[key(it)].append(it)
     out = []
     for k in sorted(by):
-        ranked = sorted(by[k], key=lambda it: stable_hash(seed, "take", getattr(it, "id", repr(it))))
+        ranked = sorted(by[k], key=lambda it: stable_hash(seed, "take", ident(it)))
         out += ranked[:per_class]
     return out
