@@ -172,3 +172,39 @@ def test_overfits_a_real_teacher_on_a_fixed_batch():
         opt.step()
         losses.append(float(res.loss.detach()))
     assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])
+
+
+def test_cached_targets_train_like_live_teachers(tmp_path):
+    from usad.teachers.cache import build_cache
+    from usad.teachers.registry import load_teacher
+    from usad.distill.trainer import train
+
+    manifest = write_corpus(tmp_path / "corpus", n=6)
+    teachers = [{"name": "test:16x4@25:speech"}, {"name": "test:8x2@100:music", "k": 2}]
+    for t in teachers:
+        build_cache(load_teacher(t["name"]), manifest, tmp_path / "cache", layers=[1, 2, 3, 4][: 4 if "16x4" in
+                    t["name"] else 2], progress=False)
+    losses = {}
+    for mode in ("live", "cached"):
+        cfg = tiny_config(manifest, tmp_path / mode, max_steps=2, ckpt_every=0)
+        cfg["data"]["crop_seconds"] = 2.0          # whole clips: live and cached targets cover the same audio
+        cfg["teachers"] = [dict(t, cache=str(tmp_path / "cache")) if mode == "cached" else t for t in teachers]
+        losses[mode] = train(load_config(cfg)).last_loss
+    assert losses["cached"] == pytest.approx(losses["live"], rel=1e-3)
+
+
+def test_stage2_starts_from_stage1_weights_with_new_last_layer_heads(tmp_path):
+    from usad.distill.trainer import train
+
+    manifest = write_corpus(tmp_path / "corpus", n=3)
+    stage1 = Encoder.from_preset("small", **TINY_STUDENT["overrides"])
+    stage1.save_pretrained(tmp_path / "stage1" / "student")
+    cfg = tiny_config(manifest, tmp_path / "stage2", max_steps=5, max_minutes=1e-9)
+    cfg.update(stage=2, student={"init_from": str(tmp_path / "stage1")},
+               teachers=[{"name": "test:16x4@50:speech"}, {"name": "test:8x2@25:any"}])
+    result = train(load_config(cfg))
+    heads = json.loads((tmp_path / "stage2" / "heads" / "heads.json").read_text())
+    assert heads["plan"] == {"test:16x4@50:speech": [[2, 4]], "test:8x2@25:any": [[2, 2]]}
+    out = Encoder.from_pretrained(tmp_path / "stage2" / "student").state_dict()
+    assert all(torch.equal(v, out[k]) for k, v in stage1.state_dict().items())
+    assert result.step == 0

@@ -49,6 +49,7 @@ class DataConfig:
     shar: list = field(default_factory=list)   # lhotse Shar directories (streaming), instead of / with manifests
     crop_seconds: float = 10.0                 # random crop length; shorter clips are kept whole
     min_seconds: float = 0.5                   # clips shorter than this are dropped
+    crop_grid: float = 0.04                    # crop starts on multiples of this (s): frame-exact cached targets
     upsample: dict = field(default_factory=lambda: {"sound": 2.0, "music": 2.0})
     max_duration: float = 800.0                # seconds of audio per batch (per rank, per micro-step)
     num_buckets: int = 10

@@ -191,8 +191,8 @@ def make_sampler(cuts: CutSet, max_duration: float, num_buckets: int, seed: int,
 class CropDataset(torch.utils.data.Dataset):
     """Loads one batch: ``(epoch, index, CutSet)`` -> Batch with random crops (deterministic per seed/epoch/id)."""
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
+    def __init__(self, seed: int = 0, crop_grid: float = 0.04) -> None:
+        self.seed, self.crop_grid = seed, crop_grid
 
     def __getitem__(self, item) -> Batch:
         epoch, index, cuts = item
@@ -201,7 +201,10 @@ class CropDataset(torch.utils.data.Dataset):
             span_start, span_dur = cut.custom["span"]
             rng = np.random.default_rng([self.seed, epoch, _stable_hash(cut.id)])
             slack = max(0.0, span_dur - cut.duration)
-            start = span_start + (float(rng.uniform(0.0, slack)) if slack > 0 else 0.0)
+            delta = float(rng.uniform(0.0, slack)) if slack > 0 else 0.0
+            if self.crop_grid > 0:  # crop starts on a frame grid shared by student and cached teacher frames
+                delta = math.floor(delta / self.crop_grid) * self.crop_grid
+            start = span_start + delta
             audio = cut.recording.load_audio(offset=start, duration=cut.duration)
             waves.append(torch.from_numpy(np.ascontiguousarray(audio[0], dtype=np.float32)))
             domains.append(cut.custom.get("domain"))
@@ -217,11 +220,11 @@ class CropDataset(torch.utils.data.Dataset):
 
 def make_loader(cuts: CutSet, *, max_duration: float, num_buckets: int, seed: int, num_workers: int,
                 epoch: int = 0, skip: int = 0, world_size: int = 1, rank: int = 0,
-                shuffle_buffer: int = 20000) -> torch.utils.data.DataLoader:
+                shuffle_buffer: int = 20000, crop_grid: float = 0.04) -> torch.utils.data.DataLoader:
     """An endless DataLoader of Batch objects starting at (epoch, skip)."""
     sampler = ResumableSampler(make_sampler(cuts, max_duration, num_buckets, seed, world_size, rank,
                                             shuffle_buffer), epoch, skip)
-    return torch.utils.data.DataLoader(CropDataset(seed), sampler=sampler, batch_size=None,
+    return torch.utils.data.DataLoader(CropDataset(seed, crop_grid), sampler=sampler, batch_size=None,
                                        num_workers=num_workers, persistent_workers=False,
                                        generator=torch.Generator(),  # never draw from the global torch RNG
                                        prefetch_factor=2 if num_workers > 0 else None)

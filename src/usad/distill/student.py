@@ -13,7 +13,9 @@ from torch import nn
 from usad.distill.config import StudentConfig
 from usad.distill.heads import HeadSet
 from usad.distill.mapping import LayerPair
-from usad.model import Encoder
+from usad.checkpoint import read_config
+from usad.model import Encoder, EncoderConfig
+from usad.model.config import preset_config
 
 
 def resolve_student_dir(path: str | os.PathLike) -> Path:
@@ -25,6 +27,13 @@ def resolve_student_dir(path: str | os.PathLike) -> Path:
         return p / "student"
     raise FileNotFoundError(f"{path}: neither a student checkpoint (config.json + model.safetensors) nor a run "
                             f"folder with student/; pass the out_dir of a finished `usad distill` run")
+
+
+def student_config(cfg: StudentConfig) -> EncoderConfig:
+    """The student's EncoderConfig without building it."""
+    if cfg.init_from:
+        return EncoderConfig.from_dict(read_config(resolve_student_dir(cfg.init_from)))
+    return preset_config(cfg.preset, **cfg.overrides)
 
 
 def build_student(cfg: StudentConfig) -> Encoder:

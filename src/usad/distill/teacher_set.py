@@ -7,7 +7,7 @@ import torch
 
 from usad.distill.config import TeacherConfig
 from usad.distill.mapping import LayerPair, parse_mapping, sparse_mapping
-from usad.teachers import Teacher, load_teacher
+from usad.teachers import Teacher, TeacherInfo, load_teacher, teacher_info
 
 
 @dataclass
@@ -28,14 +28,10 @@ class TeacherSlot:
         return dict(self.teacher.info.dims)
 
 
-def _top_layer(teacher: Teacher) -> int:
-    return max(l for l in teacher.info.dims)
-
-
-def pairs_for(cfg: TeacherConfig, teacher: Teacher, student_layers: int, stage: int) -> list[LayerPair]:
+def pairs_for(cfg: TeacherConfig, info: TeacherInfo, student_layers: int, stage: int) -> list[LayerPair]:
     """Explicit ``mapping`` if given; stage 2 defaults to "last" (final student block -> final teacher layer);
     stage 1 to the sparse K-pair rule over the teacher's depth."""
-    depth = _top_layer(teacher)
+    depth = max(info.dims)
     if cfg.mapping is not None:
         return parse_mapping(cfg.mapping, student_layers, depth)
     if stage == 2:
@@ -43,11 +39,19 @@ def pairs_for(cfg: TeacherConfig, teacher: Teacher, student_layers: int, stage: 
     return sparse_mapping(student_layers, depth, cfg.k)
 
 
-def load_cached(directory: str, device: str | torch.device) -> Teacher:
-    """A CachedTeacher (precomputed targets written by `usad cache`) on ``device``."""
+def load_cached(cfg: TeacherConfig, student_layers: int, stage: int,
+                device: str | torch.device) -> tuple[Teacher, list[LayerPair]]:
+    """A CachedTeacher (precomputed targets written by `usad cache`) holding every layer the mapping needs."""
     from usad.teachers.cache import CachedTeacher
 
-    return CachedTeacher(directory).to(device).freeze()
+    info = teacher_info(cfg.name)
+    if info is None:
+        raise ValueError(f"teacher {cfg.name!r}: its layout is only known after loading it, so cached targets "
+                         f"cannot be matched; drop teachers[].cache for this teacher or register it with info=")
+    pairs = pairs_for(cfg, info, student_layers, stage)
+    need = sorted({p.teacher for p in pairs})
+    teacher = CachedTeacher(cfg.cache, info, need)
+    return teacher.to(device).freeze(), pairs
 
 
 def build_teachers(configs: list[TeacherConfig], student_layers: int, stage: int,
@@ -55,9 +59,10 @@ def build_teachers(configs: list[TeacherConfig], student_layers: int, stage: int
     slots = []
     for cfg in configs:
         if cfg.cache:
-            teacher = load_cached(cfg.cache, device)
+            teacher, pairs = load_cached(cfg, student_layers, stage, device)
         else:
             teacher = load_teacher(cfg.name, device=device, dtype=dtype, **cfg.options)
+            pairs = pairs_for(cfg, teacher.info, student_layers, stage)
         domain = cfg.domain or teacher.info.domain
-        slots.append(TeacherSlot(cfg.name, teacher, domain, pairs_for(cfg, teacher, student_layers, stage)))
+        slots.append(TeacherSlot(cfg.name, teacher, domain, pairs))
     return slots

@@ -33,7 +33,7 @@ from usad.distill.flops import peak_flops, train_flops
 from usad.distill.heads import HeadSet
 from usad.distill.objective import multi_teacher_loss
 from usad.distill.progress import Clock, ProgressLog
-from usad.distill.student import DistillModel, build_student, save_heads
+from usad.distill.student import DistillModel, build_student, save_heads, student_config
 from usad.distill.teacher_set import TeacherSlot, build_teachers
 from usad.distill.weights import domain_weights
 from usad.model import Encoder
@@ -114,8 +114,9 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
     tdt = {"bf16": torch.bfloat16, "fp32": None}.get(tc.teacher_dtype,
                                                      torch.bfloat16 if env.device.type == "cuda" else None)
 
+    slots = build_teachers(cfg.teachers, student_config(cfg.student).num_layers, cfg.stage, env.device, tdt)
+    seed_everything(tc.seed)  # loading teachers may draw random numbers; the student must not depend on that
     student = build_student(cfg.student)
-    slots = build_teachers(cfg.teachers, student.config.num_layers, cfg.stage, env.device, tdt)
     heads = HeadSet(student.config.dim, {s.name: s.pairs for s in slots}, {s.name: s.dims for s in slots},
                     cfg.heads.hidden)
     model = DistillModel(student, heads).to(env.device)
@@ -150,7 +151,8 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
     d = cfg.data
     loader = data_mod.make_loader(_build_cuts(cfg), max_duration=d.max_duration, num_buckets=d.num_buckets,
                                   seed=tc.seed, num_workers=d.num_workers, epoch=epoch, skip=skip,
-                                  world_size=env.world_size, rank=env.rank, shuffle_buffer=d.shuffle_buffer)
+                                  world_size=env.world_size, rank=env.rank, shuffle_buffer=d.shuffle_buffer,
+                                  crop_grid=d.crop_grid)
     log = ProgressLog(str(out_dir / "tensorboard") if tc.tensorboard else None, enabled=env.is_main)
     peak, _ = peak_flops(env.device, tc.peak_tflops) if env.is_main else (1.0, "")
     order = [s.name for s in slots]
