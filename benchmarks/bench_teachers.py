@@ -44,7 +44,7 @@ def main() -> None:
         t0 = time.perf_counter()
         teacher(wav, layers=layers)
         dt = time.perf_counter() - t0
-        print(f"| {name} | {args.batch * args.seconds / dt:.1f} | {load_s:.1f} |", flush=True)
+        print(f"| {name} | {args.batch * args.seconds / dt:.3g} | {load_s:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -88,3 +88,17 @@ def test_pesto_finds_tone_and_rendered_note_pitch(tone, render_note):
     assert abs(float(midi[1, 5:-5].median()) - 60.0) < 0.25
     alone = t(c4, layers=[2])
     assert torch.allclose(alone.features[2][0], out.features[2][1, :51], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["crepe-tiny", "pesto", "resemblyzer"])
+def test_bfloat16_weights_give_close_features(name, tone):
+    import torch.nn.functional as F
+
+    from usad.teachers.registry import load_teacher
+
+    _load(name)
+    wav = torch.from_numpy(tone(330.0, 0.3))
+    ref = load_teacher(name)(wav, layers=[1]).features[1].float()
+    low = load_teacher(name, dtype=torch.bfloat16)(wav, layers=[1]).features[1].float()
+    assert torch.isfinite(low).all()
+    assert F.cosine_similarity(ref.flatten(), low.flatten(), dim=0) > 0.99

@@ -115,7 +115,7 @@ class CQTLogMag(nn.Module):
         if n <= pad:  # reflect padding needs a longer signal: zero-extend, then crop the frames back
             x = F.pad(x, (0, pad + 1 - n))
         x = F.pad(x, (pad, pad), mode="reflect")
-        c = F.conv1d(x, self.weight, stride=self.hop)[0] * self.sqrt_lengths.repeat(2, 1)
+        c = F.conv1d(x, self.weight.float(), stride=self.hop)[0] * self.sqrt_lengths.float().repeat(2, 1)
         mag = torch.sqrt(c[: self.n_bins] ** 2 + c[self.n_bins:] ** 2)
         return 20.0 * mag.clamp_min(torch.finfo(torch.float32).eps).log10().T[:frames]
 
