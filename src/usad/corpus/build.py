@@ -26,7 +26,7 @@ from .locate import SOURCES, install, locate
 from .manifest import write_manifest
 from .probe import ProbeTask, write_probe_task
 from .sizes import SIZES
-from .store import ensure_clip
+from .store import ClipRenderError, ensure_clip
 from .suite_readme import suite_readme
 from .tasks import music, sound, speech, style
 from .training import plan_music, plan_sound, plan_speech
@@ -121,7 +121,7 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
         if name not in selected:
             continue
         bar.set_description(f"probe {name}")
-        stats = write_probe_task(task, suite_dir, tick)
+        stats = write_probe_task(task, suite_dir, tick, ctx.messages)
         suite["tasks"][name] = {"domain": task.domain, "description": task.description,
                                 "embedding_type": task.embedding_type, "prediction_type": task.prediction_type,
                                 "split_rule": task.split_rule, "metrics": task.metrics, **stats}
@@ -137,7 +137,12 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
             records = []
             for c in sorted(clips, key=lambda c: c.id):
                 rel = f"audio/{domain}/{c.id}.flac"
-                dur, rendered = ensure_clip(c, tdir / rel)
+                try:
+                    dur, rendered = ensure_clip(c, tdir / rel)
+                except ClipRenderError as err:
+                    ctx.messages.append(f"training corpus: {err}")
+                    tick(False)
+                    continue
                 tick(rendered)
                 records.append({"id": c.id, "path": rel, "duration": round(dur, 4), "domain": domain,
                                 "offset": 0.0, "source": c.source, "synthetic": c.synthetic, **c.labels})

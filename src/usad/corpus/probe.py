@@ -10,7 +10,7 @@ from .clip import Clip
 from .hear import Label, atomic_write_text, write_task_files
 from .manifest import jsonl
 from .splits import SPLITS
-from .store import ensure_clip
+from .store import ClipRenderError, ensure_clip
 
 SCENE_METRICS = ["top1_acc", "mAP", "d_prime", "aucroc"]
 EVENT_METRICS = ["event_onset_200ms_fms", "segment_1s_er"]
@@ -81,22 +81,34 @@ def _event_chance(test: list[ProbeEntry], durations: dict[str, float]) -> dict[s
             "mean_label_activity_1s": round(sum(rates.values()) / max(1, len(rates)), 4)}
 
 
-def write_probe_task(task: ProbeTask, suite_dir: Path, on_clip: Callable[[bool], None]) -> dict[str, Any]:
-    """Write audio (skipping files that exist), split JSONs, metadata and a per-clip manifest. Returns stats."""
+def write_probe_task(task: ProbeTask, suite_dir: Path, on_clip: Callable[[bool], None],
+                     messages: list[str] | None = None) -> dict[str, Any]:
+    """Write audio (skipping files that exist), split JSONs, metadata and a per-clip manifest. Returns stats.
+
+    Clips whose source cannot be read are dropped from the task (and reported in ``messages``)."""
     tdir = suite_dir / task.name
     durations: dict[str, float] = {}
     splits: dict[str, dict[str, list[Label]]] = {s: {} for s in SPLITS}
     manifest = []
+    kept = []
     for e in sorted(task.entries, key=lambda e: (e.split, e.clip.id)):
         fname = f"{e.clip.id}.wav"
-        dur, rendered = ensure_clip(e.clip, tdir / "16000" / e.split / fname)
+        try:
+            dur, rendered = ensure_clip(e.clip, tdir / "16000" / e.split / fname)
+        except ClipRenderError as err:
+            on_clip(False)
+            if messages is not None:
+                messages.append(f"{task.name}: {err}")
+            continue
         on_clip(rendered)
+        kept.append(e)
         durations[e.clip.id] = dur
         splits[e.split][fname] = e.labels
         manifest.append({"id": e.clip.id, "path": f"16000/{e.split}/{fname}", "duration": round(dur, 4),
                          "domain": task.domain, "offset": 0.0, "source": e.clip.source,
                          "synthetic": e.clip.synthetic, "split": e.split, "group": e.clip.group,
                          "labels": e.labels, **e.clip.labels})
+    task.entries = kept
     stats = task_stats(task, durations)
     metadata = {
         "task_name": task.name, "version": VERSION, "embedding_type": task.embedding_type,

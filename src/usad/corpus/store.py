@@ -11,7 +11,7 @@ from .clip import SAMPLE_RATE, Clip
 
 
 class ClipRenderError(RuntimeError):
-    pass
+    """A source could not be turned into a clip (unreadable or empty file); the build skips it and says so."""
 
 
 def ensure_clip(clip: Clip, path: Path) -> tuple[float, bool]:
@@ -22,7 +22,10 @@ def ensure_clip(clip: Clip, path: Path) -> tuple[float, bool]:
     if path.exists():
         info = sf.info(str(path))
         return info.frames / float(info.samplerate), False
-    wav = np.asarray(clip.render(), dtype=np.float32)
+    try:
+        wav = np.asarray(clip.render(), dtype=np.float32)
+    except (ValueError, RuntimeError, OSError) as e:   # e.g. usad.audio.AudioError on an empty source file
+        raise ClipRenderError(f"clip {clip.id} from {clip.source} skipped: {e}") from e
     if wav.ndim != 1 or len(wav) == 0 or not np.all(np.isfinite(wav)):
         raise ClipRenderError(f"clip {clip.id} from {clip.source}: rendered audio is empty, not mono or not finite")
     wav = np.clip(wav, -1.0, 1.0)
