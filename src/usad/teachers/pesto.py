@@ -23,7 +23,7 @@ from .assets import package_file
 from .base import Teacher, TeacherInfo, TeacherOutput
 from .batching import lengths_to_mask
 
-_PIP = "pesto-pitch==2.0.1 --no-deps"
+_PIP = "pesto-pitch==2.0.1"
 _CKPT = "weights/mir-1k_g7.ckpt"
 
 

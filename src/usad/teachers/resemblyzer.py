@@ -20,7 +20,7 @@ from .base import Teacher, TeacherInfo, TeacherOutput
 from .batching import lengths_to_mask
 
 N_FFT, HOP, N_MELS = 400, 160, 40
-_PIP = "resemblyzer==0.1.4 --no-deps"
+_PIP = "resemblyzer==0.1.4"
 
 
 def static_info() -> TeacherInfo:
