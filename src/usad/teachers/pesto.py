@@ -27,7 +27,7 @@ _PIP = "pesto-pitch==2.0.1"
 _CKPT = "weights/mir-1k_g7.ckpt"
 
 
-def static_info(hop_ms: float = 10.0) -> TeacherInfo:
+def static_info(hop_ms: float = 10.0, **_) -> TeacherInfo:
     return TeacherInfo(name="pesto", domain="music", sample_rate=16000, frame_rate=1000.0 / hop_ms, num_layers=2,
                        dims={1: 657, 2: 384}, feature="hidden", licence="LGPL-3.0",
                        extra={"layers": {1: "CNN output (3 x 219)", 2: "pitch activation (384, 1/3 semitone)"},

@@ -22,7 +22,7 @@ class TeacherEntry:
     check() raises TeacherUnavailable with an actionable message when the teacher cannot load here."""
 
     factory: Callable[..., Teacher]
-    info: Callable[[], TeacherInfo | None] | None = None
+    info: Callable[..., TeacherInfo | None] | None = None
     check: Callable[[], None] | None = None
 
 
@@ -52,7 +52,7 @@ def register_teacher(name: str, factory: Callable[..., Teacher], *, info: Callab
 def _builtin(name: str, module: str, cls: str, **fixed) -> None:
     _REGISTRY[name] = TeacherEntry(
         factory=lambda _m=module, _c=cls, _f=fixed, **kw: _lazy(f"{_m}:{_c}")(**_f, **kw),
-        info=lambda _m=module, _f=fixed: _lazy(f"{_m}:static_info")(**_f),
+        info=lambda _m=module, _f=fixed, **kw: _lazy(f"{_m}:static_info")(**_f, **kw),
         check=lambda _m=module, _f=fixed: _lazy(f"{_m}:check_available")(**_f),
     )
 
@@ -94,8 +94,9 @@ def load_teacher(name: str, device: str | torch.device = "cpu", dtype: torch.dty
     return teacher.to(device).freeze()
 
 
-def teacher_info(name: str) -> TeacherInfo | None:
-    """What a teacher declares, without loading its weights (None when only loading can tell, e.g. hf:)."""
+def teacher_info(name: str, **kw) -> TeacherInfo | None:
+    """What a teacher declares, without loading its weights (None when only loading can tell, e.g. hf:).
+    Pass the same keyword arguments as to ``load_teacher`` (e.g. hop_ms=20) to get the matching declaration."""
     if name.startswith("test:"):
         from .test_teacher import test_info
 
@@ -103,7 +104,7 @@ def teacher_info(name: str) -> TeacherInfo | None:
     entry = _REGISTRY.get(name)
     if entry is None or entry.info is None:
         return None
-    return entry.info()
+    return entry.info(**kw)
 
 
 def check_teacher(name: str) -> tuple[bool, str]:

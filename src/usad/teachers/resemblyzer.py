@@ -23,10 +23,11 @@ N_FFT, HOP, N_MELS = 400, 160, 40
 _PIP = "resemblyzer==0.1.4"
 
 
-def static_info() -> TeacherInfo:
+def static_info(normalize: bool = True, **_) -> TeacherInfo:
     return TeacherInfo(name="resemblyzer", domain="speech", sample_rate=16000, frame_rate=100.0, num_layers=3,
                        dims={1: 256, 2: 256, 3: 256}, feature="hidden", licence="Apache-2.0",
-                       extra={"layers": {l: f"LSTM layer {l} states" for l in (1, 2, 3)}})
+                       extra={"layers": {l: f"LSTM layer {l} states" for l in (1, 2, 3)},
+                              "normalize_volume": normalize})
 
 
 def check_available(**_) -> None:
@@ -56,7 +57,7 @@ def normalize_volume(wav: torch.Tensor, target_dbfs: float = -30.0) -> torch.Ten
 class ResemblyzerTeacher(Teacher):
     def __init__(self, normalize: bool = True) -> None:
         super().__init__()
-        self.info = static_info()
+        self.info = static_info(normalize)
         self.normalize = normalize
         self.lstms = nn.ModuleList(nn.LSTM(N_MELS if i == 0 else 256, 256, batch_first=True) for i in range(3))
         self.linear = nn.Linear(256, 256)

