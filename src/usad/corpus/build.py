@@ -83,7 +83,7 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
     if do_install and any(r is None for r in roots.values()):
         install([n for n, r in roots.items() if r is None])
         roots = {name: locate(name) for name in SOURCES}
-    ctx = BuildContext(seed, SIZES[size], roots, out / "_work")
+    ctx = BuildContext(seed, SIZES[size], roots, out / "_work", progress=progress)
     result = BuildResult(out)
 
     # 1. plan the tasks (no audio work); with the training corpus, plan them all so it can exclude every

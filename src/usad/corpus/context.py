@@ -16,6 +16,7 @@ class BuildContext:
     roots: dict[str, Path | None]
     work_dir: Path
     messages: list[str] = field(default_factory=list)
+    progress: bool = True
 
     def root(self, source: str, needed_by: str) -> Path | None:
         """Installed root of ``source``, or None after printing which package to install (once per pair)."""

@@ -46,7 +46,7 @@ def composer_style(ctx: BuildContext, exclude_train_scores: bool = False) -> Pro
     splits = split_within_classes([(s.style, s.score_id) for s in chosen], ctx.seed)
     entries = []
     from tqdm import tqdm
-    for s in tqdm(chosen, desc="music21 scores -> MIDI", leave=False):
+    for s in tqdm(chosen, desc="music21 scores -> MIDI", leave=False, disable=not ctx.progress):
         program = m21.PROGRAMS[stable_hash(ctx.seed, "program", s.score_id) % len(m21.PROGRAMS)]
         try:
             midi = m21.score_midi(s, ctx.work_dir / "music21_midi", program)
