@@ -67,6 +67,7 @@ def main(argv=None) -> int:
     ap.add_argument("--preset", default="small")
     ap.add_argument("--layers", type=int, default=None, help="override num_layers")
     ap.add_argument("--dim", type=int, default=None)
+    ap.add_argument("--num-heads", type=int, default=None)
     ap.add_argument("--heads-hidden", type=int, default=512)
     ap.add_argument("--teachers", default="whisper-base,crepe-tiny", help="comma list of registry names")
     ap.add_argument("--clip-seconds", type=float, default=4.0)
@@ -83,7 +84,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    over = {k: v for k, v in (("num_layers", args.layers), ("dim", args.dim)) if v}
+    over = {k: v for k, v in (("num_layers", args.layers), ("dim", args.dim),
+                                          ("num_heads", args.num_heads)) if v}
     student = Encoder.from_preset(args.preset, **over).train()
     tdt = torch.bfloat16 if args.bf16 and device.type == "cuda" else None
     slots = build_teachers([TeacherConfig(name=n) for n in args.teachers.split(",")],
