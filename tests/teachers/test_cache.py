@@ -66,9 +66,20 @@ def test_resume_skips_finished_shards_and_stale_config_is_refused(manifest, tmp_
     assert (folder / "shard-00000.safetensors").stat().st_mtime_ns == stamp["shard-00000.safetensors"]
     other = load_teacher("test:8x2@50")  # changed frame rate = changed config
     assert cache_key(other.info, [2]) != folder.name
+    assert not list(folder.glob(".*"))  # no temp files left behind
     with pytest.raises(FileNotFoundError, match="usad cache"):
         CachedTeacher(tmp_path / "c", other.info)
-    assert not list(folder.glob(".*"))  # no temp files left behind
+    with pytest.raises(FileNotFoundError, match="layers"):
+        CachedTeacher(tmp_path / "c", teacher.info, layers=[1])  # layer 1 was not cached
+
+
+def test_subset_of_cached_layers_is_served(manifest, tmp_path):
+    teacher = load_teacher("test:8x4@50")
+    build_cache(teacher, manifest, tmp_path / "c", layers=[1, 2, 3, 4], progress=False)
+    cached = CachedTeacher(tmp_path / "c", teacher.info, layers=[2, 4])
+    assert cached.info.dims == {2: 8, 4: 8} and cached.default_layers() == [2, 4]
+    out = cached(torch.zeros(1, 16000), layers=[4], ids=["c0"])
+    assert out.features[4].shape == (1, 50, 8)
 
 
 def test_frame_slice():

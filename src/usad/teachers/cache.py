@@ -153,14 +153,18 @@ def build_cache(teacher: Teacher, manifest: str | Path, out_dir: str | Path, lay
 
 # ---- reading -----------------------------------------------------------------------------------------------
 def find_cache(root: str | Path, info: TeacherInfo, layers: list[int] | None = None) -> Path:
-    """The keyed folder under ``root`` (or ``root`` itself) whose config hash matches ``info`` (and ``layers``)."""
+    """The keyed folder under ``root`` (or ``root`` itself) built by a teacher declaring ``info`` and holding every
+    layer in ``layers`` (any layers when None); the smallest such cache wins."""
     root = Path(root)
     candidates = [root] if (root / "index.json").is_file() else sorted(p.parent for p in root.glob("*/index.json"))
+    matches = []
     for folder in candidates:
         idx = json.loads((folder / "index.json").read_text())
-        want_layers = sorted(layers) if layers else idx["layers"]
-        if idx.get("config_hash") == config_hash(info, want_layers):
-            return folder
+        same_teacher = idx.get("config_hash") == config_hash(info, idx.get("layers", []))
+        if same_teacher and set(layers or []) <= set(idx["layers"]):
+            matches.append((len(idx["layers"]), folder))
+    if matches:
+        return min(matches)[1]
     have = [c.name for c in candidates]
     raise FileNotFoundError(f"no feature cache for teacher {info.name!r} (layers {layers or 'any'}) with a matching "
                             f"configuration under {root} (found: {have or 'none'}); build it with "
@@ -181,7 +185,7 @@ class CachedTeacher(Teacher):
         self.index = json.loads((self.folder / "index.json").read_text())
         if not self.index.get("complete"):
             raise ValueError(f"feature cache {self.folder} is incomplete; run `usad cache` again to finish it")
-        self.layers = self.index["layers"]
+        self.layers = sorted(layers) if layers else self.index["layers"]
         self.info = TeacherInfo(**{**teacher_info.__dict__, "dims": {l: teacher_info.dims[l] for l in self.layers}})
         self._handles: dict[str, object] = {}
 
