@@ -12,7 +12,6 @@ from usad.eval.llm.lm import add_lora  # noqa: E402
 from usad.eval.llm.model import AudioLLM  # noqa: E402
 from usad.eval.llm.projector import downsample  # noqa: E402
 from usad.eval.llm.qa import QAItem, normalise, question_for  # noqa: E402
-from usad.eval.llm.run import LLMEvalConfig, run_llm_eval  # noqa: E402
 from usad.eval.llm.train import LLMTrainConfig, train_audio_llm  # noqa: E402
 
 WORDS = ["Question", ":", "Answer", "What", "is", "the", "pitch", "?", "with", "one", "of", ",", ".", "high",
@@ -52,6 +51,10 @@ def test_only_answer_tokens_carry_loss_and_padding_is_masked():
         kept = row[row != -100].tolist()
         assert kept == [tok.convert_tokens_to_ids(ans), tok.eos_token_id]
     assert att[1].sum() < att[0].sum() and lab[1][att[1] == 0].eq(-100).all()
+    # the answer-only logits path gives the LM's own label loss
+    model.eval()
+    full = model.lm(inputs_embeds=emb, attention_mask=att, labels=lab).loss
+    assert torch.allclose(model.loss(feats, ["What is the pitch ?"] * 2, ["high", "low"]), full, atol=1e-5)
 
 
 def test_training_lowers_loss_and_updates_only_projector_and_lora():
@@ -74,11 +77,21 @@ def test_training_lowers_loss_and_updates_only_projector_and_lora():
 
 
 @pytest.mark.slow
-def test_run_llm_eval_end_to_end_on_a_tiny_suite(tmp_path):
+def test_cli_llm_eval_end_to_end_with_a_local_lm_folder(tmp_path, capsys):
+    import json
+
+    from usad.cli.main import main
+
     write_scene_task(tmp_path / "suite", name="pitch_class", n=(8, 2, 4))
-    pair = tiny_lm_pair(WORDS + ["Which", "class", "does", "this", "audio", "belong", "to"])
-    cfg = LLMEvalConfig(factor=4, train=LLMTrainConfig(steps=12, batch_size=4, lr=1e-2, warmup=3))
-    res = run_llm_eval(tmp_path / "suite", "teacher:test:8x2@50", tmp_path / "out", cfg, lm_pair=pair, log=None)
+    lm, tok = tiny_lm_pair(WORDS + ["Which", "class", "does", "this", "audio", "belong", "to"])
+    lm.save_pretrained(tmp_path / "lm")
+    tok.save_pretrained(tmp_path / "lm")
+    args = ["llm-eval", "--suite", str(tmp_path / "suite"), "--encoder", "teacher:test:8x2@50",
+            "--out", str(tmp_path / "out"), "--steps", "12", "--batch-size", "4", "--lr", "1e-2", "--warmup", "3"]
+    assert main(args + ["--lm", str(tmp_path / "lm")]) == 0
+    res = json.loads((tmp_path / "out" / "llm_results.json").read_text())
     assert set(res["accuracy"]) == {"pitch_class", "all"} and 0.0 <= res["accuracy"]["all"] <= 1.0
     assert len(res["predictions"]) == 4 and res["losses"][-1] < res["losses"][0]
-    assert (tmp_path / "out" / "llm_results.json").exists()
+    assert res["seconds"]["per_step_mean"] > 0
+    assert main(args + ["--lm", str(tmp_path / "no-such-lm")]) == 2
+    assert "no-such-lm" in capsys.readouterr().err

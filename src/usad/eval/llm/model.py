@@ -58,8 +58,20 @@ class AudioLLM(nn.Module):
         return emb, att, lab
 
     def loss(self, feats: list[torch.Tensor], questions: list[str], answers: list[str]) -> torch.Tensor:
+        """Mean cross-entropy over answer tokens. Logits are computed only where a next token is scored
+        (``logits_to_keep`` as a boolean (B, L) mask): with a 262k vocabulary the full-sequence LM head would
+        otherwise dominate the step. Falls back to full logits on transformers without that option."""
         emb, att, lab = self.batch(feats, questions, answers)
-        return self.lm(inputs_embeds=emb, attention_mask=att, labels=lab).loss
+        keep = torch.zeros_like(lab, dtype=torch.bool)
+        keep[:, :-1] = lab[:, 1:] != -100
+        target = lab[:, 1:][keep[:, :-1]]
+        try:
+            logits = self.lm(inputs_embeds=emb, attention_mask=att, logits_to_keep=keep).logits
+        except (TypeError, ValueError, IndexError, RuntimeError):
+            logits = None
+        if logits is None or logits.dim() != 2 or logits.shape[0] != target.numel():
+            return self.lm(inputs_embeds=emb, attention_mask=att, labels=lab).loss
+        return torch.nn.functional.cross_entropy(logits.float(), target)
 
     @torch.no_grad()
     def answer(self, feats: list[torch.Tensor], questions: list[str], max_new_tokens: int = 8) -> list[str]:
