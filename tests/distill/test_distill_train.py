@@ -112,7 +112,7 @@ def test_cli_distill_with_overrides_writes_a_loadable_student(tmp_path):
 
     recipe.write_text(yaml.safe_dump(tiny_config(manifest, tmp_path / "run")))
     code = subprocess.run([sys.executable, "-m", "usad", "distill", "--config", str(recipe), "train.max_steps=2",
-                           "train.tensorboard=true", "loss.omega=5"], capture_output=True, text=True)
+                           "train.tensorboard=true", "loss.omega=5", "optim.grad_accum=2"], capture_output=True, text=True)
     assert code.returncode == 0, code.stderr[-2000:]
     assert "s audio/s" in code.stdout and "MFU" in code.stdout and "ETA" in code.stdout
     assert "test:16x4@25:speech" in code.stdout                     # per-teacher loss on the console line

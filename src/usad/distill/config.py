@@ -66,6 +66,7 @@ class OptimConfig:
     grad_accum: int = 1
     clip_norm: float = 10.0
     fused: bool | None = None                  # fused AdamW (default: on when CUDA)
+    decay_over: str = "auto"                   # steps | time | auto (time when train.max_minutes is set)
 
 
 @dataclass
@@ -237,6 +238,8 @@ def validate(cfg: DistillConfig) -> None:
         raise ConfigError("config train.max_steps must be >= 1")
     if cfg.optim.grad_accum < 1:
         raise ConfigError("config optim.grad_accum must be >= 1")
+    if cfg.optim.decay_over not in ("auto", "steps", "time"):
+        raise ConfigError(f"config optim.decay_over must be auto|steps|time, got {cfg.optim.decay_over!r}")
     if cfg.train.precision not in ("auto", "bf16", "fp32"):
         raise ConfigError(f"config train.precision must be auto|bf16|fp32, got {cfg.train.precision!r}")
     if cfg.data.crop_seconds <= 0 or cfg.data.max_duration < cfg.data.crop_seconds:

@@ -150,7 +150,7 @@ class ResumableSampler(torch.utils.data.Sampler):
     ``epoch``/``skip`` are set from a checkpoint before iteration; the caller tracks consumed batches.
     """
 
-    def __init__(self, sampler: DynamicBucketingSampler, epoch: int = 0, skip: int = 0,
+    def __init__(self, sampler: DynamicBucketingSampler | SimpleCutSampler, epoch: int = 0, skip: int = 0,
                  max_epochs: int | None = None) -> None:
         self.sampler, self.epoch, self.skip, self.max_epochs = sampler, epoch, skip, max_epochs
 

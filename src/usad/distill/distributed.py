@@ -54,10 +54,10 @@ def all_gather_objects(obj, env: DistEnv) -> list:
     return out
 
 
-def any_rank(flag: bool, env: DistEnv) -> bool:
-    """True when ``flag`` is True on any rank (so all ranks stop together)."""
+def max_over_ranks(value: float, env: DistEnv) -> float:
+    """The largest ``value`` over all ranks (e.g. elapsed time, so every rank stops and decays the LR together)."""
     if not env.distributed:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=env.device)
+        return value
+    t = torch.tensor([float(value)], dtype=torch.float64, device=env.device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+    return float(t.item())

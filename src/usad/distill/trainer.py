@@ -28,7 +28,7 @@ from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model
 from usad.distill import checkpointing as ckpt
 from usad.distill import data as data_mod
 from usad.distill.config import DistillConfig
-from usad.distill.distributed import DistEnv, all_gather_objects, any_rank, setup, teardown
+from usad.distill.distributed import DistEnv, all_gather_objects, max_over_ranks, setup, teardown
 from usad.distill.flops import peak_flops, train_flops
 from usad.distill.heads import HeadSet
 from usad.distill.objective import multi_teacher_loss
@@ -51,11 +51,13 @@ class TrainResult:
     stopped_by: str                # "max_steps" | "max_minutes"
 
 
-def lr_factor(step: int, warmup: int, max_steps: int) -> float:
-    """Linear warm-up to 1 over ``warmup`` steps, then linear decay to 0 at ``max_steps``."""
+def lr_factor(step: int, warmup: int, max_steps: int, time_fraction: float = 0.0) -> float:
+    """Linear warm-up to 1 over ``warmup`` steps, then linear decay to 0 at ``max_steps`` or, when a wall-clock
+    budget drives the decay, at the end of the budget (``time_fraction`` = elapsed / budget), whichever is first."""
     if warmup > 0 and step < warmup:
         return (step + 1) / warmup
-    return max(0.0, (max_steps - step) / max(1, max_steps - warmup))
+    progress = max((step - warmup) / max(1, max_steps - warmup), time_fraction)
+    return max(0.0, 1.0 - progress)
 
 
 def seed_everything(seed: int) -> None:
@@ -89,7 +91,8 @@ def _wrap(model: DistillModel, cfg: DistillConfig, env: DistEnv, use_bf16: bool)
         return model
     if env.distributed:
         ids = [env.device.index] if env.device.type == "cuda" else None
-        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        unused = model.depth < model.student.config.num_layers   # blocks above the deepest head get no grad
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
     return model
 
 
@@ -120,13 +123,19 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
     heads = HeadSet(student.config.dim, {s.name: s.pairs for s in slots}, {s.name: s.dims for s in slots},
                     cfg.heads.hidden)
     model = DistillModel(student, heads).to(env.device)
+    if model.depth < student.config.num_layers and env.is_main:
+        print(f"warning: no head reads student blocks {model.depth + 1}..{student.config.num_layers}; they stay "
+              f"untrained (check teachers[].mapping / k)", flush=True)
     num_params = sum(p.numel() for p in model.parameters())
     wrapped = _wrap(model, cfg, env, use_bf16)
     fused = oc.fused if oc.fused is not None else env.device.type == "cuda"
     optimizer = torch.optim.AdamW(wrapped.parameters(), lr=oc.lr, betas=tuple(oc.betas),
                                   weight_decay=oc.weight_decay, fused=fused or None)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, oc.warmup_steps, tc.max_steps))
+    budget_s = tc.max_minutes * 60.0 if tc.max_minutes else None
+    decay_by_time = budget_s is not None and (oc.decay_over == "time" or oc.decay_over == "auto")
+    agreed = {"fraction": 0.0}  # elapsed / budget, agreed by all ranks at the start of each step
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(
+        s, oc.warmup_steps, tc.max_steps, agreed["fraction"] if decay_by_time else 0.0))
     forward = torch.compile(wrapped, dynamic=True) if tc.compile else wrapped
 
     step, epoch, skip, before = 0, 0, 0, 0.0
@@ -158,7 +167,6 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
     order = [s.name for s in slots]
     domains = [s.domain for s in slots]
     clock = Clock(before)
-    budget_s = tc.max_minutes * 60.0 if tc.max_minutes else None
     batches = iter(loader)
     position = (epoch, skip)
     window = {"audio": 0.0, "flops": 0.0, "t0": time.monotonic(), "loss": 0.0, "teach": {}, "n": 0}
@@ -167,9 +175,11 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
         ckpt.set_rng_state(state["rng"][env.rank])
 
     while step < tc.max_steps:
-        if budget_s is not None and any_rank(clock.elapsed >= budget_s, env):
-            stopped_by = "max_minutes"
-            break
+        if budget_s is not None:
+            agreed["fraction"] = max_over_ranks(clock.elapsed, env) / budget_s
+            if agreed["fraction"] >= 1.0:
+                stopped_by = "max_minutes"
+                break
         optimizer.zero_grad(set_to_none=True)
         step_loss, step_teach = 0.0, {}
         for micro in range(oc.grad_accum):
