@@ -75,7 +75,7 @@ def load_teacher(name: str, device: str | torch.device = "cpu", dtype: torch.dty
     """Build a frozen teacher by name on ``device``. ``dtype`` (e.g. torch.bfloat16) applies to its torch
     weights where the model allows; front ends stay float32. Raises TeacherUnavailable naming what to install."""
     if name.startswith("test:"):
-        from .test_teacher import RandomTestTeacher
+        from .random_teacher import RandomTestTeacher
 
         teacher = RandomTestTeacher(name)
     elif name.startswith("hf:"):
@@ -98,7 +98,7 @@ def teacher_info(name: str, **kw) -> TeacherInfo | None:
     """What a teacher declares, without loading its weights (None when only loading can tell, e.g. hf:).
     Pass the same keyword arguments as to ``load_teacher`` (e.g. hop_ms=20) to get the matching declaration."""
     if name.startswith("test:"):
-        from .test_teacher import test_info
+        from .random_teacher import test_info
 
         return test_info(name)
     entry = _REGISTRY.get(name)
