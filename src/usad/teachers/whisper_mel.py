@@ -27,23 +27,26 @@ def mel_filters(n_mels: int = 80) -> torch.Tensor:
     return torch.from_numpy(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=n_mels).astype(np.float32))
 
 
-def log_mel(wav: torch.Tensor, lengths: torch.Tensor | None = None, n_mels: int = 80) -> torch.Tensor:
-    """wav: (B, S) 16 kHz float, S <= 30 s -> (B, n_mels, 3000) normalised log-mel, each clip zero-padded to 30 s.
+def log_mel(wav: torch.Tensor, lengths: torch.Tensor | None = None, n_mels: int = 80,
+            pad_to: int = CHUNK_SAMPLES) -> torch.Tensor:
+    """wav: (B, S) 16 kHz float, S <= pad_to -> (B, n_mels, pad_to / 160) normalised log-mel, each clip
+    zero-padded to ``pad_to`` samples (Whisper's convention: 30 s, 3000 frames; a multiple of 320 otherwise).
 
     Samples at or beyond ``lengths[b]`` are zeroed first, so padding in the batch is the same as Whisper's padding.
     """
     if wav.dim() == 1:
         wav = wav[None]
     B, S = wav.shape
-    if S > CHUNK_SAMPLES:
-        raise ValueError(f"log_mel: input has {S} samples, more than Whisper's 30 s window; split it first")
-    x = torch.zeros(B, CHUNK_SAMPLES, dtype=torch.float32, device=wav.device)
+    if S > pad_to or pad_to > CHUNK_SAMPLES or pad_to % (2 * HOP):
+        raise ValueError(f"log_mel: input has {S} samples for a window of {pad_to} (at most 30 s, a multiple of "
+                         f"{2 * HOP}); split it first")
+    x = torch.zeros(B, pad_to, dtype=torch.float32, device=wav.device)
     x[:, :S] = wav.float()
     if lengths is not None:
-        x[torch.arange(CHUNK_SAMPLES, device=wav.device)[None, :] >= lengths[:, None]] = 0.0
+        x[torch.arange(pad_to, device=wav.device)[None, :] >= lengths[:, None]] = 0.0
     window = torch.hann_window(N_FFT, device=wav.device)
     spec = torch.stft(x, N_FFT, HOP, window=window, center=True, pad_mode="reflect", return_complex=True)
-    power = spec[..., :-1].abs() ** 2  # (B, 201, 3000)
+    power = spec[..., :-1].abs() ** 2  # (B, 201, pad_to / 160)
     mel = mel_filters(n_mels).to(wav.device) @ power
     logm = torch.clamp(mel, min=1e-10).log10()
     logm = torch.maximum(logm, logm.amax(dim=(1, 2), keepdim=True) - 8.0)

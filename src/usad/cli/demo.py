@@ -1,0 +1,75 @@
+"""`usad demo`: the main job - build data, distil a universal student from real offline teachers, probe it and
+every teacher, write the report and print the verdict."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _teacher(spec: str):
+    from usad.pipeline import DemoTeacher
+
+    name, sep, domain = spec.rpartition("=")
+    if not sep or domain not in ("speech", "sound", "music", "any"):
+        raise argparse.ArgumentTypeError(f"--teacher takes NAME=DOMAIN (domain speech|sound|music|any), got {spec!r}")
+    return DemoTeacher(name, domain)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from usad.pipeline import DemoConfig
+
+    d = DemoConfig()
+    p.add_argument("--out", default=d.out, help="run folder (training runs, caches, report) [%(default)s]")
+    p.add_argument("--corpus", default=d.corpus, help="corpus + probe suite folder [%(default)s]")
+    p.add_argument("--size", default=d.size, choices=["small", "default", "full"], help="corpus size [%(default)s]")
+    p.add_argument("--device", default=d.device, help="cpu | cuda [%(default)s]")
+    p.add_argument("--student", default=d.student, help="student preset [%(default)s]")
+    p.add_argument("--student-override", action="append", default=[], metavar="KEY=VALUE",
+                   help="EncoderConfig field override, e.g. num_layers=6 (repeatable)")
+    p.add_argument("--teacher", action="append", type=_teacher, metavar="NAME=DOMAIN",
+                   help="stage-1 teacher (repeatable); default: whisper-base=speech birdnet=sound crepe-tiny=music")
+    p.add_argument("--stage2-teacher", default=d.stage2_teacher, help="stage-2 supervised teacher [%(default)s]")
+    p.add_argument("--stage1-minutes", type=float, default=d.stage1_minutes, help="[%(default)s]")
+    p.add_argument("--stage2-minutes", type=float, default=d.stage2_minutes, help="[%(default)s]")
+    p.add_argument("--batch-seconds", type=float, default=d.batch_seconds, help="audio per batch [%(default)s]")
+    p.add_argument("--crop-seconds", type=float, default=d.crop_seconds, help="[%(default)s]")
+    p.add_argument("--lr", type=float, default=d.lr, help="[%(default)s]")
+    p.add_argument("--task", action="append", dest="tasks", help="probe only these tasks (repeatable)")
+    p.add_argument("--probe-seeds", default="0,1", help="[%(default)s]")
+    p.add_argument("--seed", type=int, default=d.seed)
+
+
+def _value(text: str):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    from usad.pipeline import DemoConfig, run_demo
+    from usad.pipeline.summary import format_summary
+
+    overrides = {}
+    for item in args.student_override:
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise SystemExit(f"usad demo: --student-override takes KEY=VALUE, got {item!r}")
+        overrides[key] = _value(val)
+    cfg = DemoConfig(out=args.out, corpus=args.corpus, size=args.size, device=args.device, student=args.student,
+                     student_overrides=overrides, stage2_teacher=args.stage2_teacher,
+                     stage1_minutes=args.stage1_minutes, stage2_minutes=args.stage2_minutes,
+                     batch_seconds=args.batch_seconds, crop_seconds=args.crop_seconds, lr=args.lr,
+                     seed=args.seed, probe_tasks=args.tasks,
+                     probe_seeds=tuple(int(s) for s in args.probe_seeds.split(",")))
+    if args.teacher:
+        cfg.teachers = args.teacher
+    summary = run_demo(cfg)
+    report = Path(summary["report"])
+    print()
+    print(report.read_text() if report.is_file() else "")
+    print(format_summary(summary))
+    print(f"\nstudent: {summary['student_dir']}  (usad extract --model {summary['student_dir']} ...)")
+    print(f"report: {report}  plots: {report.parent / 'plots'}  summary: {Path(args.out) / 'summary.json'}")
+    print(f"timings (s): {json.dumps(summary['timings'])}")
+    return 0
