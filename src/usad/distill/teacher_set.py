@@ -44,7 +44,7 @@ def load_cached(cfg: TeacherConfig, student_layers: int, stage: int,
     """A CachedTeacher (precomputed targets written by `usad cache`) holding every layer the mapping needs."""
     from usad.teachers.cache import CachedTeacher
 
-    info = teacher_info(cfg.name)
+    info = teacher_info(cfg.name, **cfg.options)
     if info is None:
         raise ValueError(f"teacher {cfg.name!r}: its layout is only known after loading it, so cached targets "
                          f"cannot be matched; drop teachers[].cache for this teacher or register it with info=")
