@@ -10,10 +10,18 @@ from pathlib import Path
 def _teacher(spec: str):
     from usad.pipeline import DemoTeacher
 
-    name, sep, domain = spec.rpartition("=")
+    head, _, opts = spec.partition(",")
+    name, sep, domain = head.rpartition("=")
     if not sep or domain not in ("speech", "sound", "music", "any"):
-        raise argparse.ArgumentTypeError(f"--teacher takes NAME=DOMAIN (domain speech|sound|music|any), got {spec!r}")
-    return DemoTeacher(name, domain)
+        raise argparse.ArgumentTypeError(
+            f"--teacher takes NAME=DOMAIN[,key=value...] (domain speech|sound|music|any), got {spec!r}")
+    options = {}
+    for item in filter(None, opts.split(",")):
+        key, eq, val = item.partition("=")
+        if not eq:
+            raise argparse.ArgumentTypeError(f"--teacher option {item!r} is not key=value")
+        options[key] = _value(val)
+    return DemoTeacher(name, domain, options=options)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,10 +34,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=d.device, help="cpu | cuda [%(default)s]")
     p.add_argument("--student", default=d.student, help="student preset [%(default)s]")
     p.add_argument("--student-override", action="append", default=[], metavar="KEY=VALUE",
-                   help="EncoderConfig field override, e.g. num_layers=6 (repeatable)")
-    p.add_argument("--teacher", action="append", type=_teacher, metavar="NAME=DOMAIN",
-                   help="stage-1 teacher (repeatable); default: whisper-base=speech birdnet=sound crepe-tiny=music")
-    p.add_argument("--stage2-teacher", default=d.stage2_teacher, help="stage-2 supervised teacher [%(default)s]")
+                   help="EncoderConfig field override (repeatable); default for the CPU demo: dim=256 "
+                        "num_layers=6 num_heads=4 (given overrides or another --student replace it)")
+    p.add_argument("--teacher", action="append", type=_teacher, metavar="NAME=DOMAIN[,key=value]",
+                   help="stage-1 teacher (repeatable); default: whisper-base=speech,window=clip birdnet=sound "
+                        "basic-pitch=music")
+    p.add_argument("--stage2-teacher", type=_teacher, default=d.stage2_teacher, metavar="NAME=DOMAIN[,key=value]",
+                   help="stage-2 supervised teacher, final layer [whisper-base=speech,window=clip]")
     p.add_argument("--stage1-minutes", type=float, default=d.stage1_minutes, help="[%(default)s]")
     p.add_argument("--stage2-minutes", type=float, default=d.stage2_minutes, help="[%(default)s]")
     p.add_argument("--batch-seconds", type=float, default=d.batch_seconds, help="audio per batch [%(default)s]")
@@ -57,13 +68,15 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit(f"usad demo: --student-override takes KEY=VALUE, got {item!r}")
         overrides[key] = _value(val)
     cfg = DemoConfig(out=args.out, corpus=args.corpus, size=args.size, device=args.device, student=args.student,
-                     student_overrides=overrides, stage2_teacher=args.stage2_teacher,
+                     stage2_teacher=args.stage2_teacher,
                      stage1_minutes=args.stage1_minutes, stage2_minutes=args.stage2_minutes,
                      batch_seconds=args.batch_seconds, crop_seconds=args.crop_seconds, lr=args.lr,
                      seed=args.seed, probe_tasks=args.tasks,
                      probe_seeds=tuple(int(s) for s in args.probe_seeds.split(",")))
     if args.teacher:
         cfg.teachers = args.teacher
+    if overrides or args.student != DemoConfig.student:   # another preset starts from its own shape
+        cfg.student_overrides = overrides
     summary = run_demo(cfg)
     report = Path(summary["report"])
     print()

@@ -23,6 +23,7 @@ class SizeConfig:
 
 SIZES = {
     "small": SizeConfig("small", 8, 8, 1, 3, 1, 6, 3, 1, 4, 6, 12, 150.0),
-    "default": SizeConfig("default", 50, 30, 3, 10, 4, 18, 16, 2, 25, None, 120, 1800.0),
+    # default: sized so the whole CPU demo (teacher targets, 15 min of training, probing 5 encoders) fits ~1 h
+    "default": SizeConfig("default", 24, 12, 2, 6, 2, 12, 10, 2, 12, 20, 60, 900.0),
     "full": SizeConfig("full", None, None, 8, 10, 12, 40, None, 4, 80, None, 400, None),
 }

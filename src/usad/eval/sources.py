@@ -4,8 +4,9 @@ Specs:
 - ``student:DIR``              a trained student saved with ``Encoder.save_pretrained`` (safetensors + config.json)
 - ``preset:NAME[,k=v,...]``    a randomly initialised student of a preset (seed 0), e.g. ``preset:small,num_layers=2``
                                (a baseline / mechanics check: random weights, not a trained model)
-- ``teacher:NAME``             any teacher from ``usad.teachers.registry`` (``teacher:whisper-base``,
-                               ``teacher:test:64x4@50``, ``teacher:hf:/path``)
+- ``teacher:NAME[,k=v,...]``   any teacher from ``usad.teachers.registry`` (``teacher:whisper-base``,
+                               ``teacher:whisper-base,window=clip``, ``teacher:test:64x4@50``, ``teacher:hf:/path``);
+                               ``k=v`` are ``load_teacher`` options
 
 Every source returns all of its layers, a frame mask and its frame rate for 16 kHz input, and carries an
 ``identity`` string that changes whenever its weights change (the feature-cache key).
@@ -106,7 +107,7 @@ def parse_overrides(text: str) -> dict:
     out: dict = {}
     for item in filter(None, text.split(",")):
         if "=" not in item:
-            raise ValueError(f"preset override {item!r} must look like key=value (e.g. num_layers=2)")
+            raise ValueError(f"encoder option {item!r} must look like key=value (e.g. num_layers=2, window=clip)")
         k, v = item.split("=", 1)
         for cast in (int, float):
             try:
@@ -147,7 +148,8 @@ def load_source(spec: str, device: str | torch.device = "cpu", seed: int = 0) ->
     if kind == "teacher":
         from usad.teachers.registry import load_teacher
 
-        return TeacherSource(load_teacher(arg, device=device), spec)
+        name, _, rest = arg.partition(",")
+        return TeacherSource(load_teacher(name, device=device, **parse_overrides(rest)), spec)
     raise ValueError(f"encoder spec {spec!r}: unknown kind {kind!r}; use student:, preset: or teacher:")
 
 

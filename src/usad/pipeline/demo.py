@@ -17,16 +17,26 @@ from usad.pipeline.summary import goal_summary
 
 @dataclass
 class DemoTeacher:
-    """A stage-1 teacher of the demo: registry name and the domain it is the expert of."""
+    """A teacher of the demo: registry name, the domain it is the expert of, and its load options."""
 
     name: str
     domain: str
     k: int = 4
+    options: dict = field(default_factory=dict)
+
+    @property
+    def spec(self) -> str:
+        """The evaluation spec (``teacher:NAME[,key=value...]``), with the same options as in training."""
+        return "teacher:" + ",".join([self.name] + [f"{k}={v}" for k, v in sorted(self.options.items())])
+
+
+def _whisper() -> DemoTeacher:
+    # "clip" window: cost follows clip length instead of 30 s per clip (see docs/teachers.md)
+    return DemoTeacher("whisper-base", "speech", options={"window": "clip"})
 
 
 def _default_teachers() -> list[DemoTeacher]:
-    return [DemoTeacher("whisper-base", "speech"), DemoTeacher("birdnet", "sound"),
-            DemoTeacher("crepe-tiny", "music")]
+    return [_whisper(), DemoTeacher("birdnet", "sound"), DemoTeacher("basic-pitch", "music")]
 
 
 @dataclass
@@ -35,17 +45,17 @@ class DemoConfig:
     corpus: str = "data/corpus"                 # corpus + probe suite (usad corpus build)
     size: str = "default"                       # corpus size: small (CI) | default (CPU demo) | full
     device: str = "cpu"                         # cpu | cuda
-    student: str = "small"                      # student preset
-    student_overrides: dict = field(default_factory=dict)   # EncoderConfig fields
+    student: str = "small"                      # student preset, narrowed for 2 CPU cores (see README):
+    student_overrides: dict = field(default_factory=lambda: {"dim": 256, "num_layers": 6, "num_heads": 4})
     teachers: list[DemoTeacher] = field(default_factory=_default_teachers)
-    stage2_teacher: str = "whisper-base"        # its final layer is the stage-2 target (speech expert)
+    stage2_teacher: DemoTeacher = field(default_factory=_whisper)   # final layer = stage-2 target
     stage1_minutes: float = 11.0                # training budget (wall clock) of each stage
     stage2_minutes: float = 4.0
     max_steps: int = 100000                     # the LR schedule's horizon is set from the budget (see below)
     crop_seconds: float = 4.0
     batch_seconds: float = 64.0                 # audio seconds per batch
     lr: float = 8e-4
-    warmup_steps: int = 100
+    warmup_steps: int = 30
     seed: int = 0
     probe_seeds: tuple = (0, 1)
     probe_tasks: list[str] | None = None        # None = every task of the suite
@@ -79,12 +89,21 @@ def _student_layers(cfg: DemoConfig) -> int:
     return preset_config(cfg.student, **cfg.student_overrides).num_layers
 
 
-def _teacher_layers(name: str, k: int, student_layers: int, stage: int) -> list[int]:
+def _teacher_config(t: DemoTeacher, stage: int, cache_root: Path | None = None) -> dict:
+    cfg = {"name": t.name, "domain": t.domain, "options": dict(t.options)}
+    cfg.update({"k": t.k} if stage == 1 else {"mapping": "last"})
+    if cache_root is not None:
+        cfg["cache"] = str(cache_root / t.name)
+    return cfg
+
+
+def _teacher_layers(t: DemoTeacher, student_layers: int, stage: int) -> list[int]:
     from usad.distill.config import TeacherConfig
     from usad.distill.teacher_set import pairs_for
     from usad.teachers import teacher_info
 
-    pairs = pairs_for(TeacherConfig(name=name, k=k), teacher_info(name), student_layers, stage)
+    pairs = pairs_for(TeacherConfig(**_teacher_config(t, stage)), teacher_info(t.name, **t.options),
+                      student_layers, stage)
     return sorted({p.teacher for p in pairs})
 
 
@@ -95,15 +114,16 @@ def _cache_targets(cfg: DemoConfig, manifest: Path, teachers: list[DemoTeacher],
     from usad.teachers.cache import build_cache
 
     n_layers = _student_layers(cfg)
-    need: dict[str, set[int]] = {}
-    for t in teachers:
-        need.setdefault(t.name, set()).update(_teacher_layers(t.name, t.k, n_layers, 1))
-    need.setdefault(cfg.stage2_teacher, set()).update(_teacher_layers(cfg.stage2_teacher, 4, n_layers, 2))
+    need: dict[str, tuple[DemoTeacher, set[int]]] = {}
+    for t, stage in [(t, 1) for t in teachers] + [(cfg.stage2_teacher, 2)]:
+        if t.name in need and need[t.name][0].options != t.options:
+            raise ValueError(f"teacher {t.name} is used with two different option sets; use one")
+        need.setdefault(t.name, (t, set()))[1].update(_teacher_layers(t, n_layers, stage))
     times = {}
-    for name, layers in need.items():
+    for name, (t, layers) in need.items():
         t0 = time.perf_counter()
         log(f"teacher targets: {name} layers {sorted(layers)} over {manifest.name}")
-        teacher = load_teacher(name, device=cfg.device)
+        teacher = load_teacher(name, device=cfg.device, **t.options)
         build_cache(teacher, manifest, cache_root / name, layers=sorted(layers))
         del teacher
         times[name] = round(time.perf_counter() - t0, 1)
@@ -165,20 +185,18 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
     timings["teacher_cache_s"] = _cache_targets(cfg, manifest, teachers, cache_root, log)
     timings["teacher_cache_total_s"] = round(time.perf_counter() - t0, 1)
 
-    stage1 = [{"name": t.name, "domain": t.domain, "k": t.k, "cache": str(cache_root / t.name)} for t in teachers]
+    stage1 = [_teacher_config(t, 1, cache_root) for t in teachers]
     t0 = time.perf_counter()
     s1 = _train_stage(cfg, 1, manifest, stage1, out / "stage1", cfg.stage1_minutes, None, log)
     timings["stage1_s"] = round(time.perf_counter() - t0, 1)
-    stage2 = [{"name": cfg.stage2_teacher, "domain": "speech", "mapping": "last",
-               "cache": str(cache_root / cfg.stage2_teacher)}]
+    stage2 = [_teacher_config(cfg.stage2_teacher, 2, cache_root)]
     t0 = time.perf_counter()
     s2 = _train_stage(cfg, 2, manifest, stage2, out / "stage2", cfg.stage2_minutes, str(s1), log)
     timings["stage2_s"] = round(time.perf_counter() - t0, 1)
 
     encoders = {"student (stage 1)": f"student:{s1}", "student": f"student:{s2}"}
-    encoders.update({t.name: f"teacher:{t.name}" for t in teachers})
-    if cfg.stage2_teacher not in encoders:
-        encoders[cfg.stage2_teacher] = f"teacher:{cfg.stage2_teacher}"
+    for t in teachers + [cfg.stage2_teacher]:
+        encoders.setdefault(t.name, t.spec)
     t0 = time.perf_counter()
     log(f"probing {len(encoders)} encoders on {suite}")
     results = run_probe_suite(suite, encoders, out / "report", protocol=ProbeProtocol(seeds=tuple(cfg.probe_seeds)),

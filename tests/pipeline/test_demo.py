@@ -1,0 +1,48 @@
+"""The main job end to end at CI scale: small corpus, real offline teachers, tiny student, probing, report."""
+import json
+
+import pytest
+
+from tests.conftest import require
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_resumes(tmp_path):
+    from usad import Encoder
+    from usad.pipeline import DemoConfig, DemoTeacher, run_demo
+    from usad.teachers.registry import check_teacher
+
+    for name in ("whisper-base", "basic-pitch"):
+        ok, why = check_teacher(name)
+        require(ok, f"{name}: {why}")
+    whisper = DemoTeacher("whisper-base", "speech", options={"window": "clip"})
+    cfg = DemoConfig(out=str(tmp_path / "run"), corpus=str(tmp_path / "corpus"), size="small",
+                     student="small", student_overrides={"dim": 64, "num_layers": 2, "num_heads": 2},
+                     teachers=[whisper, DemoTeacher("basic-pitch", "music")], stage2_teacher=whisper,
+                     stage1_minutes=0.25, stage2_minutes=0.15, batch_seconds=16.0, warmup_steps=2,
+                     probe_tasks=["spoken_language", "note_pitch"], probe_seeds=(0,))
+    logs = []
+    summary = run_demo(cfg, log=logs.append)
+
+    run = tmp_path / "run"
+    saved = json.loads((run / "summary.json").read_text())
+    assert saved["student_dir"] == summary["student_dir"]
+    # the student is where `usad extract --model` finds it, and is the stage-2 student
+    student = Encoder.from_pretrained(summary["student_dir"])
+    assert student.config.num_layers == 2 and student.config.dim == 64
+    # every encoder was scored in both domains, and the verdict was computed from those scores
+    for domain in ("speech", "music"):
+        row = summary["domains"][domain]
+        assert row["student"] is not None and row["specialist_score"] is not None
+        assert row["ratio"] == pytest.approx(row["student"] / row["specialist_score"])
+    assert set(summary["encoders_all"]) == {"student (stage 1)", "student", "whisper-base", "basic-pitch"}
+    report = (run / "report" / "report.md").read_text()
+    assert "spoken_language" in report and "note_pitch" in report
+    assert (run / "report" / "plots" / "scores.png").stat().st_size > 0
+
+    # a second run reuses the corpus, the caches and both trained stages
+    logs.clear()
+    again = run_demo(cfg, log=logs.append)
+    assert any("stage 1: finished earlier" in m for m in logs)
+    assert any("stage 2: finished earlier" in m for m in logs)
+    assert again["encoders_all"] == pytest.approx(summary["encoders_all"])
