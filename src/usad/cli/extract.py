@@ -140,22 +140,17 @@ def discover(inputs: list[str], failures: dict[str, str]) -> list[Item]:
             for f in sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_EXTS):
                 items.append(Item(f, _safe_name(str(f.relative_to(p)))))
         elif p.suffix.lower() == ".jsonl":
+            from usad.manifest import read_manifest
+
             try:
-                lines = p.read_text().splitlines()
-            except OSError as exc:
-                failures[raw] = f"cannot read manifest ({exc})"
+                records = read_manifest(p, require=("path",))
+            except ValueError as exc:
+                failures[raw] = str(exc)
                 continue
-            for i, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                    path = Path(rec["path"]) if Path(rec["path"]).is_absolute() else p.parent / rec["path"]
-                    items.append(Item(path, _safe_name(str(rec.get("id") or rec["path"])),
-                                      float(rec.get("offset") or 0.0),
-                                      None if rec.get("offset") in (None, 0) else rec.get("duration")))
-                except (ValueError, KeyError, TypeError) as exc:
-                    failures[f"{raw}:{i}"] = f"bad manifest line ({type(exc).__name__}: {exc}); need 'path'"
+            for rec in records:
+                offset = float(rec.get("offset") or 0.0)
+                items.append(Item(Path(rec["path"]), _safe_name(str(rec.get("id") or rec["path"])), offset,
+                                  rec.get("duration") if offset > 0 else None))
         elif p.suffix.lower() in LIST_EXTS:
             try:
                 lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip() and not ln.startswith("#")]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .hear import atomic_write_text
+from usad.manifest import read_manifest as _read_manifest
 
 REQUIRED = ("id", "path", "duration", "domain", "source", "synthetic")
 
@@ -23,19 +24,5 @@ def write_manifest(path: Path, records: list[dict[str, Any]]) -> str:
 
 
 def read_manifest(path: str | Path) -> list[dict[str, Any]]:
-    """Records of a manifest with ``path`` made absolute; raises ValueError naming the file and line if a record
-    lacks a required field."""
-    path = Path(path)
-    out = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        rec = json.loads(line)
-        missing = [k for k in REQUIRED if k not in rec]
-        if missing:
-            raise ValueError(f"{path}:{i}: manifest record lacks {missing}")
-        p = Path(rec["path"])
-        rec["path"] = str(p if p.is_absolute() else (path.parent / p))
-        rec.setdefault("offset", 0.0)
-        out.append(rec)
-    return out
+    """A corpus manifest: every record carries the fields the builder writes (``REQUIRED``)."""
+    return _read_manifest(path, require=REQUIRED)

@@ -7,7 +7,6 @@ loading audio and skips what was consumed, which stays exact with any number of 
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import zlib
@@ -22,6 +21,8 @@ from lhotse import CutSet, MonoCut, Recording
 from lhotse.audio import AudioSource
 from lhotse.dataset import DynamicBucketingSampler, SimpleCutSampler
 from lhotse.utils import fastcopy
+from usad.manifest import CLIP_FIELDS
+from usad.manifest import read_manifest as _read_manifest
 
 SAMPLE_RATE = 16000
 
@@ -48,26 +49,8 @@ def _stable_hash(text: str) -> int:
 
 
 def read_manifest(path: str) -> list[dict]:
-    """Read a JSONL manifest; relative ``path`` entries are resolved against the manifest's folder."""
-    root = os.path.dirname(os.path.abspath(path))
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"manifest {path} line {n}: not valid JSON ({err})") from None
-            for key in ("id", "path", "duration"):
-                if key not in row:
-                    raise ValueError(f"manifest {path} line {n}: missing field {key!r} (docs/interfaces.md)")
-            if not os.path.isabs(row["path"]):
-                row["path"] = os.path.join(root, row["path"])
-            rows.append(row)
-    if not rows:
-        raise ValueError(f"manifest {path} is empty")
-    return rows
+    """A training manifest: every clip needs id, path and duration."""
+    return _read_manifest(path, require=CLIP_FIELDS)
 
 
 def manifest_cuts(paths: Iterable[str]) -> CutSet:

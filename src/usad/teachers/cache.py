@@ -22,6 +22,7 @@ import torch
 
 from .base import Teacher, TeacherInfo, TeacherOutput
 from .batching import lengths_to_mask
+from usad.manifest import read_manifest as _read_manifest
 
 FORMAT_VERSION = 1
 
@@ -50,26 +51,8 @@ def frame_slice(offset_s: float, num_samples: int, frame_rate: float, sample_rat
 
 # ---- manifest ----------------------------------------------------------------------------------------------
 def read_manifest(path: str | Path) -> list[dict]:
-    """JSONL manifest (docs/interfaces.md) -> list of dicts with absolute ``path``; errors name the line."""
-    path = Path(path)
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{i}: not valid JSON ({e})") from e
-            if "id" not in row or "path" not in row:
-                raise ValueError(f"{path}:{i}: each line needs 'id' and 'path'")
-            p = Path(row["path"])
-            row["path"] = str(p if p.is_absolute() else path.parent / p)
-            rows.append(row)
-    ids = [r["id"] for r in rows]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{path}: clip ids must be unique; found duplicates")
-    return rows
+    """The clips to cache: each needs an id and a path."""
+    return _read_manifest(path)
 
 
 def _load_clip(row: dict) -> torch.Tensor:
