@@ -72,3 +72,11 @@ def test_kfold_task_rotates_folds(tmp_path, capsys):
     assert rc == 0, err
     res = json.loads((tmp_path / "out" / "results.json").read_text())
     assert res["scores"]["teacher:test:8x1@50"]["pitch_class"]["extra"]["folds"] == 3
+
+
+def test_unknown_encoder_spec_and_missing_student_are_reported(tmp_path, capsys):
+    write_scene_task(tmp_path / "s", n=(4, 2, 2))
+    for enc in ("nonsense:x", f"student:{tmp_path / 'no-such-run'}"):
+        rc = main(["probe", "--suite", str(tmp_path / "s"), "--out", str(tmp_path / "out"), "--encoder", enc])
+        err = capsys.readouterr().err
+        assert rc == 2 and enc.split(":", 1)[1] in err

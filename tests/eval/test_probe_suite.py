@@ -10,7 +10,7 @@ from suite_fixture import write_event_task, write_scene_task  # noqa: E402
 from usad.cli.main import main  # noqa: E402
 from usad.eval import ProbeProtocol, run_probe_suite  # noqa: E402
 
-FAST = ProbeProtocol(lrs=(1e-2,), seeds=(0,), probes=("linear",), max_steps=60)
+FAST = ProbeProtocol(lrs=(1e-2,), seeds=(0,), probes=("linear",), max_steps=40)
 TINY_STUDENT = "preset:small,num_layers=2,dim=32,num_heads=2"
 
 

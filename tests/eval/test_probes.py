@@ -62,7 +62,7 @@ def _task(layers_fn, n=(120, 40, 40)):
 
 def test_protocol_picks_on_valid_reports_test_and_saves_weights():
     task = _task(lambda x: {"0": torch.randn(len(x), 6), "1": x, "2": x + torch.randn(len(x), 6)})
-    proto = ProbeProtocol(lrs=(1e-3, 1e-2), seeds=(0, 1), max_steps=100)
+    proto = ProbeProtocol(lrs=(1e-3, 1e-2), seeds=(0, 1), max_steps=60)
     r = evaluate_task(task, proto)
     assert r.layers == ["0", "1", "2"] and r.weighted_layers == ["0", "1", "2"]
     assert set(r.weighted) == {"linear", "mlp"} and len(r.per_layer["linear"]) == 3

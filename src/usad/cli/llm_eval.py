@@ -27,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from usad.checkpoint import CheckpointError
+    from usad.teachers.assets import TeacherUnavailable
     from usad.eval.llm.run import LLMEvalConfig, run_llm_eval
     from usad.eval.llm.train import LLMTrainConfig
 
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
                                              warmup=args.warmup))
     try:
         run_llm_eval(args.suite, args.encoder, args.out, cfg, device=args.device, tasks=args.task)
-    except (ValueError, FileNotFoundError, OSError, ImportError, FloatingPointError) as exc:
+    except (ValueError, OSError, ImportError, FloatingPointError, CheckpointError, TeacherUnavailable) as exc:
         print(f"usad llm-eval: error: {exc}", file=sys.stderr)
         return 2
     return 0

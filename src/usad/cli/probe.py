@@ -43,6 +43,8 @@ def _encoders(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from usad.checkpoint import CheckpointError
+    from usad.teachers.assets import TeacherUnavailable
     from usad.eval.protocol import ProbeProtocol
     from usad.eval.suite import run_probe_suite
 
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--lrs, --seeds and --probes each need at least one value")
         run_probe_suite(args.suite, _encoders(args.encoder), args.out, protocol=protocol, cache_dir=args.cache,
                         device=args.device, tasks=args.task, batch_size=args.batch_size, plots=not args.no_plots)
-    except (ValueError, FileNotFoundError, FloatingPointError) as exc:
+    except (ValueError, FileNotFoundError, FloatingPointError, CheckpointError, TeacherUnavailable) as exc:
         print(f"usad probe: error: {exc}", file=sys.stderr)
         return 2
     return 0
