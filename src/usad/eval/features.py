@@ -105,18 +105,20 @@ def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: lis
                   batch_size: int) -> dict[str, torch.Tensor]:
     from usad.audio import AudioError, load_audio
 
-    wavs = []
-    for c in clips:
+    def load(i: int) -> torch.Tensor:
         try:
-            wavs.append(load_audio(c.path, name=f"task {task.name!r}, {split} file {c.path.name}"))
+            return load_audio(clips[i].path, name=f"task {task.name!r}, {split} file {clips[i].path.name}")
         except AudioError as exc:
-            raise AudioError(f"{exc} (file: {c.path})") from exc
-    order = sorted(range(len(wavs)), key=lambda i: wavs[i].numel())
-    pooled: list[dict[str, torch.Tensor]] = [dict() for _ in wavs]
-    frames: list[dict[str, torch.Tensor]] = [dict() for _ in wavs]
+            raise AudioError(f"{exc} (file: {clips[i].path})") from exc
+
+    # batches of similar file size (a proxy for duration), read batch by batch: memory stays bounded
+    order = sorted(range(len(clips)), key=lambda i: os.path.getsize(clips[i].path) if clips[i].path.exists() else 0)
+    pooled: list[dict[str, torch.Tensor]] = [dict() for _ in clips]
+    frames: list[dict[str, torch.Tensor]] = [dict() for _ in clips]
     rate = source.frame_rate
     for b in range(0, len(order), batch_size):
         idx = order[b:b + batch_size]
+        wavs = {i: load(i) for i in idx}
         lens = torch.tensor([wavs[i].numel() for i in idx])
         batch = torch.zeros(len(idx), int(lens.max()))
         for j, i in enumerate(idx):
