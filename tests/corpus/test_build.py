@@ -67,6 +67,8 @@ def test_training_corpus_is_deterministic_and_excludes_probe_test_sources(tiny, 
     recs = read_manifest(tmp_path / "a" / "train" / "all.jsonl")
     assert {r["domain"] for r in recs} == {"speech", "sound", "music"}
     assert all(r["duration"] <= 10.0 + 1e-3 for r in recs if r["domain"] != "speech")
+    from usad.corpus.training import MIN_SECONDS
+    assert min(r["duration"] for r in recs) >= MIN_SECONDS   # e.g. a 2-sample hedgewars effect is left out
     test_ids = {json.loads(line)["id"] for line in
                 (tmp_path / "a" / "probe" / "spoken_language" / "manifest.jsonl").read_text().splitlines()
                 if json.loads(line)["split"] == "test"}
@@ -83,3 +85,4 @@ def test_a_missing_source_names_the_package_and_the_rest_builds(tiny, tmp_path, 
     assert "asterisk-core-sounds" in capsys.readouterr().err
     assert "note_pitch" in res.tasks
     read_task(tmp_path / "probe" / "note_pitch")
+

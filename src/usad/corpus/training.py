@@ -23,6 +23,7 @@ MIN_TAIL_S = 2.0       # a last segment shorter than this is dropped
 REAL_MUSIC_SHARE = 0.75
 FULL_SYNTH_SOUND_S = 3600.0
 FULL_MIDI_MUSIC_S = 3600.0
+MIN_SECONDS = 0.5          # shortest training clip (a 2-sample hedgewars effect exists; it teaches nothing)
 
 
 def _ordered(clips: list[Clip], seed: int) -> list[Clip]:
@@ -30,12 +31,15 @@ def _ordered(clips: list[Clip], seed: int) -> list[Clip]:
 
 
 def _take(clips: list[Clip], dur, budget: float | None, seed: int, durations: dict[str, float]) -> float:
-    """Append to ``durations`` clips in seeded order until ``budget`` seconds; returns the seconds taken."""
+    """Append to ``durations`` clips in seeded order until ``budget`` seconds; returns the seconds taken.
+    Clips shorter than MIN_SECONDS are passed over: training drops them anyway (distill's data.min_seconds)."""
     total = 0.0
     for c in _ordered(clips, seed):
         if budget is not None and total >= budget:
             break
         d = dur(c)
+        if d < MIN_SECONDS:
+            continue
         durations[c.id] = d
         total += d
     return total
