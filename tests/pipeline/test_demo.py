@@ -20,13 +20,14 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path):
                      student="small", student_overrides={"dim": 64, "num_layers": 2, "num_heads": 2},
                      teachers=[whisper, DemoTeacher("basic-pitch", "music")], stage2_teacher=whisper,
                      stage1_minutes=0.25, stage2_minutes=0.15, batch_seconds=16.0, warmup_steps=2,
-                     probe_tasks=["spoken_language", "note_pitch"], probe_seeds=(0,))
+                     probe_tasks=["spoken_language", "note_pitch"], probe_seeds=(0,), probe_lrs=(1e-3,))
     logs = []
     summary = run_demo(cfg, log=logs.append)
 
     run = tmp_path / "run"
     saved = json.loads((run / "summary.json").read_text())
     assert saved["student_dir"] == summary["student_dir"]
+    assert summary["training"]["stage1"]["step"] > 0 and summary["training"]["stage2"]["step"] > 0
     # the student is where `usad extract --model` finds it, and is the stage-2 student
     student = Encoder.from_pretrained(summary["student_dir"])
     assert student.config.num_layers == 2 and student.config.dim == 64

@@ -58,6 +58,8 @@ class DemoConfig:
     warmup_steps: int = 30
     seed: int = 0
     probe_seeds: tuple = (0, 1)
+    probe_batch: int = 1024                     # probe minibatch (frames for event tasks): CPU-sized
+    probe_lrs: tuple = (1e-4, 1e-3, 1e-2)       # probe learning-rate grid (chosen on valid)
     probe_tasks: list[str] | None = None        # None = every task of the suite
     skip_missing_teachers: bool = True          # e.g. BirdNET not installed: train without it, say so
 
@@ -157,9 +159,11 @@ def _train_stage(cfg: DemoConfig, stage: int, manifest: Path, teachers: list[dic
         return student_dir
     dcfg = load_config(_distill_config(cfg, stage, manifest, teachers, out_dir, minutes, init_from))
     log(f"stage {stage}: training for {minutes:g} min -> {out_dir}")
+    t0 = time.perf_counter()
     result = train(dcfg)
     (out_dir / "done.json").write_text(json.dumps({"step": result.step, "last_loss": result.last_loss,
-                                                   "stopped_by": result.stopped_by}))
+                                                   "stopped_by": result.stopped_by,
+                                                   "seconds": round(time.perf_counter() - t0, 1)}))
     return student_dir
 
 
@@ -199,11 +203,13 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
         encoders.setdefault(t.name, t.spec)
     t0 = time.perf_counter()
     log(f"probing {len(encoders)} encoders on {suite}")
-    results = run_probe_suite(suite, encoders, out / "report", protocol=ProbeProtocol(seeds=tuple(cfg.probe_seeds)),
+    protocol = ProbeProtocol(lrs=tuple(cfg.probe_lrs), seeds=tuple(cfg.probe_seeds), batch_size=cfg.probe_batch)
+    results = run_probe_suite(suite, encoders, out / "report", protocol=protocol,
                               cache_dir=out / "probe-features", device=cfg.device, tasks=cfg.probe_tasks, log=log)
     timings["probe_s"] = round(time.perf_counter() - t0, 1)
 
     summary = goal_summary(results, student="student")
+    summary["training"] = {f"stage{i}": json.loads((out / f"stage{i}" / "done.json").read_text()) for i in (1, 2)}
     summary.update({"config": asdict(cfg), "timings": timings, "student_dir": str(s2),
                     "report": str(out / "report" / "report.md")})
     tmp = out / ".summary.json.tmp"
