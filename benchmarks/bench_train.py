@@ -25,7 +25,8 @@ import torch
 
 from usad.distill.config import TeacherConfig
 from usad.distill.data import make_loader, manifest_cuts, training_cuts
-from usad.distill.flops import peak_flops, train_flops
+from usad.distill.flops import train_flops
+from usad.peak import peak_flops
 from usad.distill.heads import HeadSet
 from usad.distill.objective import multi_teacher_loss
 from usad.distill.student import DistillModel
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
     t_teacher /= args.steps
     t_data = bench_data(args.clip_seconds, args.batch_seconds, args.workers, max(2, args.steps))
 
-    peak, source = peak_flops(device)
+    peak, source = peak_flops(device, "bfloat16" if args.bf16 else "float32")
     flops = train_flops(n_params, student.config.num_layers, student.config.dim, frames)
     audio = b * args.clip_seconds
     report = {

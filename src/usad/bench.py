@@ -12,33 +12,22 @@ Per clip with ``F`` fbank frames, ``T1`` frames after the first conv, ``T`` enco
   + ``4 * T * d`` (QK^T and AV over T keys); relpos adds ``4 * T * d`` ((q + v) . p over 2T-1 offsets)
   and ``2 * (2T - 1) * d^2`` per clip for the positional projection.
 
-MFU = counted FLOPs / elapsed / peak. Peak: ``--peak-tflops``, else a table of known GPUs (dense tensor-core
-numbers; H100 SXM bf16 989 TFLOP/s), else on CPU a measured float32 matmul rate (so CPU MFU is relative to what
-this machine's BLAS reaches, not a datasheet).
+MFU = counted FLOPs / elapsed / peak (:func:`usad.peak.peak_flops`: ``--peak-tflops``, else a table of known GPUs,
+dense tensor-core numbers, H100 SXM bf16 989 TFLOP/s; on CPU a measured float32 matmul rate).
 """
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import torch
 
 from usad.frontend import num_fbank_frames
 from usad.model.config import EncoderConfig, preset_config
 from usad.model.encoder import Encoder
+from usad.peak import peak_flops
 
-# dense peak TFLOP/s per (GPU name fragment, dtype); first match wins (more specific names first)
-GPU_PEAK_TFLOPS: list[tuple[str, dict[str, float]]] = [
-    ("H200", {"bfloat16": 989.0, "float16": 989.0, "float32": 494.5}),
-    ("H100 PCIe", {"bfloat16": 756.0, "float16": 756.0, "float32": 378.0}),
-    ("H100", {"bfloat16": 989.0, "float16": 989.0, "float32": 494.5}),
-    ("A100", {"bfloat16": 312.0, "float16": 312.0, "float32": 156.0}),
-    ("L40S", {"bfloat16": 362.0, "float16": 362.0, "float32": 183.0}),
-    ("A10G", {"bfloat16": 70.0, "float16": 70.0, "float32": 35.0}),
-    ("RTX A5000", {"bfloat16": 111.0, "float16": 111.0, "float32": 27.8}),
-]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -56,32 +45,6 @@ def clip_flops(config: EncoderConfig, num_samples: int) -> float:
     if config.attention == "relpos":
         per_block += 4.0 * t * t * d + 2.0 * (2 * t - 1) * d * d
     return flops + config.num_layers * per_block
-
-
-@lru_cache(maxsize=None)
-def cpu_peak_flops(size: int = 1024, reps: int = 5) -> float:
-    """Measured float32 matmul FLOP/s on this CPU (best of ``reps``)."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    torch.matmul(a, b)
-    best = float("inf")
-    for _ in range(reps):
-        start = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * size ** 3 / best
-
-
-def peak_flops(device: torch.device, dtype: str, override_tflops: float | None = None) -> tuple[float, str]:
-    """(peak FLOP/s, where it came from)."""
-    if override_tflops:
-        return override_tflops * 1e12, "--peak-tflops"
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-        for frag, table in GPU_PEAK_TFLOPS:
-            if frag in name:
-                return table[dtype] * 1e12, f"table: {frag} {dtype} dense"
-        return float("nan"), f"unknown GPU {name!r}: pass --peak-tflops"
-    return cpu_peak_flops(), "measured fp32 matmul on this CPU"
 
 
 @dataclass

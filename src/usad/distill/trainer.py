@@ -29,7 +29,7 @@ from usad.distill import checkpointing as ckpt
 from usad.distill import data as data_mod
 from usad.distill.config import DistillConfig
 from usad.distill.distributed import DistEnv, all_gather_objects, max_over_ranks, setup, teardown
-from usad.distill.flops import peak_flops, train_flops
+from usad.distill.flops import train_flops
 from usad.distill.heads import HeadSet
 from usad.distill.objective import multi_teacher_loss
 from usad.distill.progress import Clock, ProgressLog
@@ -37,6 +37,7 @@ from usad.distill.student import DistillModel, build_student, save_heads, studen
 from usad.distill.teacher_set import TeacherSlot, build_teachers
 from usad.distill.weights import domain_weights
 from usad.model import Encoder
+from usad.peak import peak_flops
 
 FULL = StateDictOptions(full_state_dict=True, cpu_offload=True)
 
@@ -163,7 +164,8 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
                                   world_size=env.world_size, rank=env.rank, shuffle_buffer=d.shuffle_buffer,
                                   crop_grid=d.crop_grid)
     log = ProgressLog(str(out_dir / "tensorboard") if tc.tensorboard else None, enabled=env.is_main)
-    peak, _ = peak_flops(env.device, tc.peak_tflops) if env.is_main else (1.0, "")
+    peak_dtype = "bfloat16" if use_bf16 else "float32"
+    peak, _ = peak_flops(env.device, peak_dtype, tc.peak_tflops) if env.is_main else (1.0, "")
     order = [s.name for s in slots]
     domains = [s.domain for s in slots]
     clock = Clock(before)
