@@ -22,6 +22,7 @@ GPU_PEAK_TFLOPS: list[tuple[str, dict[str, float]]] = [
     ("A6000", {"bfloat16": 155.0, "float16": 155.0, "float32": 38.7}),
     ("A5000", {"bfloat16": 111.0, "float16": 111.0, "float32": 27.8}),
     ("A10G", {"bfloat16": 70.0, "float16": 70.0, "float32": 35.0}),
+    ("A10", {"bfloat16": 125.0, "float16": 125.0, "float32": 62.5}),
     ("4090", {"bfloat16": 165.0, "float16": 165.0, "float32": 82.6}),
     ("V100", {"bfloat16": 125.0, "float16": 125.0, "float32": 15.7}),
     ("T4", {"bfloat16": 65.0, "float16": 65.0, "float32": 8.1}),
