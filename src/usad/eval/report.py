@@ -73,7 +73,7 @@ def _plot_scores(res: Results, path: Path) -> None:
     import numpy as np
 
     n_t, n_e = len(res.tasks), len(res.encoders)
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * n_t * max(1, n_e) / 2 + 2), 4))
+    fig, ax = plt.subplots(figsize=(min(16.0, max(6.0, 0.35 * n_t * max(1, n_e) + 2)), 5))  # readable, not a strip
     width = 0.8 / max(1, n_e)
     x = np.arange(n_t)
     for k, e in enumerate(res.encoders):
