@@ -11,21 +11,22 @@ from functools import lru_cache
 
 import torch
 
-# dense peak TFLOP/s per (GPU name fragment, dtype); first match wins (more specific names first)
-GPU_PEAK_TFLOPS: list[tuple[str, dict[str, float]]] = [
-    ("H200", {"bfloat16": 989.0, "float16": 989.0, "float32": 494.5}),
-    ("H100 PCIe", {"bfloat16": 756.0, "float16": 756.0, "float32": 378.0}),
-    ("H100", {"bfloat16": 989.0, "float16": 989.0, "float32": 494.5}),
-    ("A100", {"bfloat16": 312.0, "float16": 312.0, "float32": 156.0}),
-    ("L40S", {"bfloat16": 362.0, "float16": 362.0, "float32": 183.0}),
-    ("L40", {"bfloat16": 181.0, "float16": 181.0, "float32": 90.5}),
-    ("A6000", {"bfloat16": 155.0, "float16": 155.0, "float32": 38.7}),
-    ("A5000", {"bfloat16": 111.0, "float16": 111.0, "float32": 27.8}),
-    ("A10G", {"bfloat16": 70.0, "float16": 70.0, "float32": 35.0}),
-    ("A10", {"bfloat16": 125.0, "float16": 125.0, "float32": 62.5}),
-    ("4090", {"bfloat16": 165.0, "float16": 165.0, "float32": 82.6}),
-    ("V100", {"bfloat16": 125.0, "float16": 125.0, "float32": 15.7}),
-    ("T4", {"bfloat16": 65.0, "float16": 65.0, "float32": 8.1}),
+# dense peak TFLOP/s (no sparsity) per GPU name fragment: (bf16 = fp16 tensor core, fp32 = tf32 tensor core);
+# first match wins, so more specific names come first ("A100" before "A10")
+GPU_PEAK_TFLOPS: list[tuple[str, float, float]] = [
+    ("H200", 989.0, 494.5),
+    ("H100 PCIe", 756.0, 378.0),
+    ("H100", 989.0, 494.5),
+    ("A100", 312.0, 156.0),
+    ("L40S", 362.0, 183.0),
+    ("L40", 181.0, 90.5),
+    ("A6000", 155.0, 38.7),
+    ("A5000", 111.0, 27.8),
+    ("A10G", 70.0, 35.0),
+    ("A10", 125.0, 62.5),
+    ("4090", 165.0, 82.6),
+    ("V100", 125.0, 15.7),
+    ("T4", 65.0, 8.1),
 ]
 
 
@@ -54,8 +55,8 @@ def peak_flops(device: torch.device, dtype: str = "bfloat16",
         return override_tflops * 1e12, "given"
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
-        for frag, table in GPU_PEAK_TFLOPS:
+        for frag, half, single in GPU_PEAK_TFLOPS:
             if frag in name:
-                return table[dtype] * 1e12, f"table: {frag} {dtype} dense"
+                return (single if dtype == "float32" else half) * 1e12, f"table: {frag} {dtype} dense"
         return float("nan"), f"unknown GPU {name!r}: give the peak TFLOP/s"
     return cpu_peak_flops(), "measured fp32 matmul on this CPU"

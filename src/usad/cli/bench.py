@@ -12,16 +12,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-
-def _csv(kind):
-    return lambda s: [kind(x) for x in s.split(",") if x.strip()]
+from usad.cli import comma_list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--presets", type=_csv(str), default=["small"], help="comma list, e.g. small,base")
-    parser.add_argument("--batch-sizes", type=_csv(int), default=[1, 4], help="comma list, e.g. 1,8,32")
-    parser.add_argument("--dtypes", type=_csv(str), default=["float32"], help="float32,bfloat16,float16")
-    parser.add_argument("--attention", type=_csv(str), default=["sdpa"], help="sdpa,relpos")
+    parser.add_argument("--presets", type=comma_list(str), default=["small"], help="comma list, e.g. small,base")
+    parser.add_argument("--batch-sizes", type=comma_list(int), default=[1, 4], help="comma list, e.g. 1,8,32")
+    parser.add_argument("--dtypes", type=comma_list(str), default=["float32"], help="float32,bfloat16,float16")
+    parser.add_argument("--attention", type=comma_list(str), default=["sdpa"], help="sdpa,relpos")
     parser.add_argument("--seconds", type=float, default=10.0, help="padded clip length (s)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iters", type=int, default=5)

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from usad.cli import comma_list
+
 
 def _teacher(spec: str):
     from usad.pipeline import DemoTeacher
@@ -47,8 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--crop-seconds", type=float, default=d.crop_seconds, help="[%(default)s]")
     p.add_argument("--lr", type=float, default=d.lr, help="[%(default)s]")
     p.add_argument("--task", action="append", dest="tasks", help="probe only these tasks (repeatable)")
-    p.add_argument("--probe-seeds", default="0", help="probe seeds [%(default)s]; e.g. 0,1 on a GPU")
-    p.add_argument("--probe-lrs", default="1e-3", help="probe learning-rate grid [%(default)s]; e.g. 1e-4,1e-3,1e-2")
+    p.add_argument("--probe-seeds", type=comma_list(int), default="0", help="probe seeds [%(default)s]; e.g. 0,1 on a GPU")
+    p.add_argument("--probe-lrs", type=comma_list(float), default="1e-3", help="probe learning-rate grid [%(default)s]; e.g. 1e-4,1e-3,1e-2")
     p.add_argument("--seed", type=int, default=d.seed)
 
 
@@ -73,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
                      stage1_minutes=args.stage1_minutes, stage2_minutes=args.stage2_minutes,
                      batch_seconds=args.batch_seconds, crop_seconds=args.crop_seconds, lr=args.lr,
                      seed=args.seed, probe_tasks=args.tasks,
-                     probe_seeds=tuple(int(s) for s in args.probe_seeds.split(",")),
-                     probe_lrs=tuple(float(s) for s in args.probe_lrs.split(",")))
+                     probe_seeds=args.probe_seeds, probe_lrs=args.probe_lrs)
     if args.teacher:
         cfg.teachers = args.teacher
     if overrides or args.student != DemoConfig.student:   # another preset starts from its own shape

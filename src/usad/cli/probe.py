@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from usad.cli import comma_list
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", required=True, help="folder of HEAR 2021 task folders")
@@ -19,10 +21,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
     p.add_argument("--task", action="append", default=None, help="only these task names (repeatable)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--lrs", default="1e-4,1e-3,1e-2", help="comma-separated learning-rate grid")
-    p.add_argument("--seeds", default="0,1", help="comma-separated seeds")
-    p.add_argument("--probes", default="linear,mlp", help="probe kinds for the weighted sum of layers")
-    p.add_argument("--per-layer-probes", default="linear", help="probe kinds for the per-layer curve ('' = none)")
+    p.add_argument("--lrs", type=comma_list(float), default="1e-4,1e-3,1e-2", help="learning-rate grid")
+    p.add_argument("--seeds", type=comma_list(int), default="0,1", help="seeds")
+    p.add_argument("--probes", type=comma_list(), default="linear,mlp",
+                   help="probe kinds for the weighted sum of layers")
+    p.add_argument("--per-layer-probes", type=comma_list(), default="linear",
+                   help="probe kinds for the per-layer curve ('' = none)")
     p.add_argument("--max-steps", type=int, default=400)
     p.add_argument("--batch-size", type=int, default=8, help="clips per encoder call")
     p.add_argument("--no-plots", action="store_true")
@@ -50,10 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         protocol = ProbeProtocol(
-            lrs=tuple(float(x) for x in args.lrs.split(",") if x),
-            seeds=tuple(int(x) for x in args.seeds.split(",") if x),
-            probes=tuple(x for x in args.probes.split(",") if x),
-            per_layer_probes=tuple(x for x in args.per_layer_probes.split(",") if x),
+            lrs=args.lrs, seeds=args.seeds, probes=args.probes, per_layer_probes=args.per_layer_probes,
             max_steps=args.max_steps,
         )
         if not protocol.lrs or not protocol.seeds or not protocol.probes:
