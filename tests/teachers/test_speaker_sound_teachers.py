@@ -62,6 +62,9 @@ def test_birdnet_labels_and_embeddings_on_real_sounds():
     assert same > diff, (same, diff)
     again = t(crops[:1, :24000], layers=[1]).features[1][0, 0]
     assert torch.allclose(torch.nn.functional.normalize(again, dim=-1), emb[0], atol=1e-5)  # deterministic
+    # windows run in fixed-size chunks (the last one zero-padded): the chunk size never changes a result
+    chunked = _load("birdnet", window_batch=2)(crops, layers=[1]).features[1][:, 0]
+    assert torch.allclose(torch.nn.functional.normalize(chunked, dim=-1), emb, atol=1e-5)
 
 
 def test_birdnet_overlapping_hop_sets_frame_rate():

@@ -52,7 +52,13 @@ def test_encoder_matches_ctranslate2(teacher, ct2_model):
     ref = torch.from_numpy(np.array(ct2_model.encode(ctranslate2.StorageView.from_array(mel.numpy()), to_cpu=True)))
     hidden, _ = teacher.encoder(mel)
     assert ref.shape == hidden[-1].shape == (1, 1500, 512)
-    assert (ref - hidden[-1]).abs().max() < 1e-3
+    # Relative bounds: activations reach |x| ~ 24, so fp32 reordering across CPUs and thread counts moves the
+    # absolute max |diff| between 7e-4 and 1e-3. Measured here: relative norm error 3e-6, max |diff| / max |ref|
+    # 3e-5, worst per-frame cosine 0.9999997; the bounds leave a margin of 15-30x over that.
+    diff = ref - hidden[-1]
+    assert diff.norm() / ref.norm() < 1e-4
+    assert diff.abs().max() / ref.abs().max() < 5e-4
+    assert torch.nn.functional.cosine_similarity(ref, hidden[-1], dim=-1).min() > 0.9999
 
 
 def test_mel_front_end_identifies_languages(ct2_model):

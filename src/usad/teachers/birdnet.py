@@ -40,7 +40,7 @@ def check_available(**_) -> None:
 class BirdNetTeacher(Teacher):
     supports_dtype = False  # TFLite float32 model
 
-    def __init__(self, hop_s: float = 3.0, threads: int = 2) -> None:
+    def __init__(self, hop_s: float = 3.0, threads: int = 2, window_batch: int = 4) -> None:
         super().__init__()
         if not 0 < hop_s <= 3.0:
             raise ValueError(f"birdnet: hop_s must be in (0, 3], got {hop_s}")
@@ -58,6 +58,7 @@ class BirdNetTeacher(Teacher):
         self.embedding_index = self.logits_index - 1
         self.hop = int(round(hop_s * SAMPLE_RATE))
         self.info = static_info(self.hop / SAMPLE_RATE)
+        self.window_batch = int(window_batch)
         self._batch = None
 
     def labels(self) -> list[str]:
@@ -68,13 +69,25 @@ class BirdNetTeacher(Teacher):
         return max(1, math.ceil(int(num_samples_48k) / self.hop))
 
     def _run(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self._batch != len(windows):
-            self.interp.resize_tensor_input(self.input_index, [len(windows), WINDOW])
+        """windows: (N, WINDOW) -> (embeddings (N, 1024), logits (N, 6522)), in chunks of ``window_batch``.
+
+        The interpreter keeps one input shape: re-allocating it for each new batch size costs seconds (XNNPACK
+        re-packs its weights), far more than the windows themselves, so the last chunk is zero-padded instead."""
+        if self._batch != self.window_batch:
+            self.interp.resize_tensor_input(self.input_index, [self.window_batch, WINDOW])
             self.interp.allocate_tensors()
-            self._batch = len(windows)
-        self.interp.set_tensor(self.input_index, windows)
-        self.interp.invoke()
-        return (self.interp.get_tensor(self.embedding_index).copy(), self.interp.get_tensor(self.logits_index).copy())
+            self._batch = self.window_batch
+        embs, logits = [], []
+        for i in range(0, len(windows), self.window_batch):
+            chunk = windows[i: i + self.window_batch]
+            n = len(chunk)
+            if n < self.window_batch:
+                chunk = np.concatenate([chunk, np.zeros((self.window_batch - n, WINDOW), np.float32)])
+            self.interp.set_tensor(self.input_index, np.ascontiguousarray(chunk, dtype=np.float32))
+            self.interp.invoke()
+            embs.append(self.interp.get_tensor(self.embedding_index)[:n].copy())
+            logits.append(self.interp.get_tensor(self.logits_index)[:n].copy())
+        return np.concatenate(embs), np.concatenate(logits)
 
     def _forward(self, wav: torch.Tensor, lengths: torch.Tensor, layers: list[int]) -> TeacherOutput:
         x, n48 = resample_batch(wav.float(), lengths, 16000, SAMPLE_RATE)
