@@ -41,6 +41,8 @@ class HeadsConfig:
 class LossConfig:
     omega: float = 10.0                        # in-domain weight; 1 = uniform
     any_policy: str = "neutral"                # "any"-domain teachers: neutral (constant) | expert (everywhere)
+    target_norm: str = "none"                  # none (the paper) | standardize (per target dim, from the cache)
+    stats_batches: int = 20                    # live teachers: loader batches read for the target statistics
 
 
 @dataclass
@@ -240,6 +242,8 @@ def validate(cfg: DistillConfig) -> None:
         raise ConfigError("config optim.grad_accum must be >= 1")
     if cfg.optim.decay_over not in ("auto", "steps", "time"):
         raise ConfigError(f"config optim.decay_over must be auto|steps|time, got {cfg.optim.decay_over!r}")
+    if cfg.loss.target_norm not in ("none", "standardize"):
+        raise ConfigError(f"config loss.target_norm must be none|standardize, got {cfg.loss.target_norm!r}")
     if cfg.train.precision not in ("auto", "bf16", "fp32"):
         raise ConfigError(f"config train.precision must be auto|bf16|fp32, got {cfg.train.precision!r}")
     if cfg.data.crop_seconds <= 0 or cfg.data.max_duration < cfg.data.crop_seconds:
