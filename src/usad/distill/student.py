@@ -37,11 +37,17 @@ def student_config(cfg: StudentConfig) -> EncoderConfig:
 
 
 def build_student(cfg: StudentConfig) -> Encoder:
-    """``init_from`` (stage 2, up-scaled models) loads trained weights; otherwise a random preset."""
+    """``init_from`` (stage 2, up-scaled models) loads trained weights; otherwise a random preset, with a
+    teacher's blocks copied in when ``warm_start`` names one."""
     if cfg.init_from:
         enc = Encoder.from_pretrained(resolve_student_dir(cfg.init_from))
         return enc.train()
-    return Encoder.from_preset(cfg.preset, **cfg.overrides).train()
+    enc = Encoder.from_preset(cfg.preset, **cfg.overrides)
+    if cfg.warm_start:
+        from usad.distill.warm_start import warm_start
+
+        warm_start(enc, cfg.warm_start)
+    return enc.train()
 
 
 class DistillModel(nn.Module):
