@@ -17,18 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from usad.teachers.assets import TeacherUnavailable
     from usad.teachers.cache import build_cache
     from usad.teachers.registry import load_teacher
 
-    try:
-        teacher = load_teacher(args.teacher, device=args.device)
-        folder = build_cache(teacher, args.manifest, args.out, layers=args.layers, shard_size=args.shard_size,
-                             batch_size=args.batch_size, progress=not args.no_progress)
-    except (TeacherUnavailable, ValueError, FileNotFoundError) as e:
-        print(f"usad cache: {e}", file=sys.stderr)
-        return 2
+    teacher = load_teacher(args.teacher, device=args.device)
+    folder = build_cache(teacher, args.manifest, args.out, layers=args.layers, shard_size=args.shard_size,
+                         batch_size=args.batch_size, progress=not args.no_progress)
     print(f"cache ready: {folder}")
     return 0
