@@ -6,5 +6,5 @@ from usad.audio import AudioError, load_audio, resample  # noqa: E402
 from usad.checkpoint import CheckpointError  # noqa: E402
 from usad.model import Encoder, EncoderConfig, EncoderOutput  # noqa: E402
 
-__all__ = ["AudioError", "CheckpointError", "ConfigError", "Encoder", "EncoderConfig", "EncoderOutput", "load_audio",
-           "resample", "UsadError", "__version__"]
+__all__ = ["AudioError", "CheckpointError", "ConfigError", "Encoder", "EncoderConfig", "EncoderOutput",
+           "UsadError", "load_audio", "resample", "__version__"]

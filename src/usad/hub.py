@@ -42,9 +42,11 @@ def cache_dir() -> str | None:
 
 def download(repo_id: str, revision: str | None = None) -> Path:
     """The local snapshot folder of ``repo_id`` (downloaded unless cached; cache only when offline)."""
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import (HfHubHTTPError, IncompleteSnapshotError, LocalEntryNotFoundError,
-                                        RepositoryNotFoundError, RevisionNotFoundError)
+    from huggingface_hub import errors, snapshot_download
+    from huggingface_hub.errors import (HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError,
+                                        RevisionNotFoundError)
+
+    IncompleteSnapshotError = getattr(errors, "IncompleteSnapshotError", ())  # newer huggingface_hub only
 
     where = cache_dir() or "~/.cache/huggingface/hub"
     try:

@@ -94,7 +94,12 @@ class FeatureSource:
 
 def feature_source(args: argparse.Namespace) -> FeatureSource:
     """Build the student (``--model``/``--preset``) or teacher (``--teacher``) as a FeatureSource."""
-    device, dtype = torch.device(args.device), DTYPES[args.dtype]
+    try:
+        device, dtype = torch.device(args.device), DTYPES[args.dtype]
+    except RuntimeError as exc:
+        raise ConfigError(f"--device {args.device!r}: {exc}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {args.device}: torch sees no GPU here; use --device cpu")
     if args.teacher:
         from usad.teachers.registry import load_teacher  # lazy: teachers pull heavy optional packages
 
