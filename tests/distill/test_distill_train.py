@@ -39,10 +39,16 @@ def _run_script(tmp_path: Path, cfg: dict, name: str) -> list[str]:
 def test_sigkill_then_resume_ends_with_identical_weights(tmp_path):
     manifest = write_corpus(tmp_path / "corpus")
     steps = dict(max_steps=10, ckpt_every=3, keep_checkpoints=10)
-    ref = _run_script(tmp_path, tiny_config(manifest, tmp_path / "ref", **steps), "ref")
+
+    def config(out):   # standardised targets: their statistics are part of what a resume must restore
+        cfg = tiny_config(manifest, out, **steps)
+        cfg["loss"] = {"target_norm": "standardize", "stats_batches": 2}
+        return cfg
+
+    ref = _run_script(tmp_path, config(tmp_path / "ref"), "ref")
     subprocess.run(ref, check=True, capture_output=True)
 
-    cmd = _run_script(tmp_path, tiny_config(manifest, tmp_path / "killed", **steps), "killed")
+    cmd = _run_script(tmp_path, config(tmp_path / "killed"), "killed")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = tmp_path / "killed" / "checkpoints" / "step_000000003.pt"
     deadline = time.time() + 300

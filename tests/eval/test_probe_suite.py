@@ -26,9 +26,12 @@ def test_suite_scores_every_encoder_and_task_and_writes_the_report(suite, tmp_pa
     encoders = {"tiny-student": TINY_STUDENT, "spk-teacher": "teacher:test:16x2@50:speech",
                 "music-teacher": "teacher:test:8x2@25:music"}
     res = run_probe_suite(suite, encoders, tmp_path, protocol=FAST, log=None)
-    assert set(res.scores) == set(encoders)
-    for name in encoders:
+    assert set(res.scores) == set(encoders) | {"spectral stats"}   # the spectral control joins every run
+    for name in res.scores:
         assert set(res.scores[name]) == {"pitch_class", "beeps"}
+        for task in ("pitch_class", "beeps"):   # every headline has bootstrap replicates and an interval
+            lo, hi = res.task_ci(name, task)
+            assert lo <= res.headline(name, task) <= hi
     r = res.scores["tiny-student"]["pitch_class"]
     assert r.metric == "top1_acc" and r.layers == ["0", "1", "2"] and len(r.headline.layer_weights) == 3
     assert res.scores["music-teacher"]["beeps"].metric == "event_onset_200ms_fms"
@@ -40,20 +43,46 @@ def test_suite_scores_every_encoder_and_task_and_writes_the_report(suite, tmp_pa
     assert res.relative_to_specialists()["music-teacher"]["music"] == pytest.approx(1.0)
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["scores"]["tiny-student"]["pitch_class"]["headline"]["layer_weights"]
+    assert data["task_table"]["pitch_class"]["n_test"] == 6
+    assert data["domain_ci95"]["tiny-student"]["all"] is not None
     md = (tmp_path / "report.md").read_text()
-    assert "| tiny-student |" in md and "music / specialist" in md
+    assert "| tiny-student |" in md and "music / specialist" in md and "not distinguishable" in md
     assert (tmp_path / "plots" / "scores.png").stat().st_size > 1000
     assert (tmp_path / "plots" / "layers_beeps.png").exists()
 
 
+def test_students_get_a_random_init_twin_and_the_report_says_what_training_added(suite, tmp_path):
+    from usad import Encoder
+
+    enc = Encoder.from_preset("small", num_layers=2, dim=32, num_heads=2)
+    for p in enc.parameters():   # "trained": any weights other than the seed-0 initialisation
+        p.data.add_(0.01)
+    enc.save_pretrained(tmp_path / "run" / "student")
+    res = run_probe_suite(suite, {"s": f"student:{tmp_path / 'run' / 'student'}"}, tmp_path / "out",
+                          protocol=FAST, log=None)
+    kinds = {e.name: (e.kind, e.spec) for e in res.encoders}
+    assert kinds["random-init (run)"] == ("control", f"random:{tmp_path / 'run' / 'student'}")
+    assert kinds["spectral stats"] == ("control", "spectral:fbank")
+    assert res.controls_of("s") == ["random-init (run)", "spectral stats"]
+    cmp = res.compare("s", "random-init (run)", "music")
+    assert cmp["diff_ci95"][0] <= cmp["diff"] <= cmp["diff_ci95"][1]
+    assert cmp["verdict"] in ("higher", "lower", "not distinguishable")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "What training added over the controls" in md and "| s | random-init (run) |" in md
+    # the spectral control reads the front end: one layer, mean and std per bin for clip tasks
+    r = res.scores["spectral stats"]["pitch_class"]
+    assert r.layers == ["fbank"] and r.headline.reads == "layer fbank"
+
+
 def test_features_are_cached_and_reused(suite, tmp_path):
-    run_probe_suite(suite, ["teacher:test:8x2@50"], tmp_path, protocol=FAST, tasks=["pitch_class"], log=None)
+    run_probe_suite(suite, ["teacher:test:8x2@50"], tmp_path, protocol=FAST, tasks=["pitch_class"], log=None,
+                    controls=False)
     files = sorted((tmp_path / "features").rglob("*.safetensors"))
     assert len(files) == 3
     stamps = [f.stat().st_mtime_ns for f in files]
     logs = []
     run_probe_suite(suite, ["teacher:test:8x2@50"], tmp_path, protocol=FAST, tasks=["pitch_class"],
-                    log=logs.append)
+                    log=logs.append, controls=False)
     assert [f.stat().st_mtime_ns for f in files] == stamps
     assert not any("encoding" in m for m in logs)
 

@@ -30,16 +30,33 @@ def test_linear_and_mlp_probes_learn_separable_classes():
         assert acc > 0.9, kind
 
 
-def test_layer_weights_favour_the_informative_layer():
-    xt, yt = _blobs(300, 8, 3, 0)
-    xv, yv = _blobs(100, 8, 3, 1)
-    noise_t, noise_v = torch.randn(300, 8), torch.randn(100, 8)
-    # layer 1 carries the classes, layers 0 and 2 are noise
-    Xt = torch.stack([noise_t, xt, noise_t.flip(0)], 1)
-    Xv = torch.stack([noise_v, xv, noise_v.flip(0)], 1)
-    tp = train_probe(Xt, yt, Xv, yv, 3, False, ProbeConfig(lr=3e-2, max_steps=300, patience=30))
+def test_layer_weights_find_the_one_informative_layer_at_the_default_learning_rate():
+    xt, yt = _blobs(300, 8, 3, 0, shift=1.0)
+    xv, yv = _blobs(100, 8, 3, 1, shift=1.0)
+    # layer 5 of 8 carries the classes, the others are noise of a larger scale
+    Xt = torch.randn(300, 8, 8) * 3
+    Xv = torch.randn(100, 8, 8) * 3
+    Xt[:, 5], Xv[:, 5] = xt, xv
+    tp = train_probe(Xt, yt, Xv, yv, 3, False, ProbeConfig())   # lr 1e-3 for the head, weights at their own rate
     w = tp.probe.layer_weights()
-    assert abs(sum(w) - 1) < 1e-5 and int(np.argmax(w)) == 1
+    assert abs(sum(w) - 1) < 1e-5 and int(np.argmax(w)) == 5 and w[5] > 0.8
+    # at the head's learning rate (the old behaviour) the weights barely leave uniform
+    slow = train_probe(Xt, yt, Xv, yv, 3, False, ProbeConfig(weights_lr=1e-3)).probe.layer_weights()
+    assert slow[5] < 0.5
+
+
+def test_headline_is_never_below_the_best_single_layer_on_valid():
+    xt, yt = _blobs(200, 6, 2, 0, shift=1.0)
+    xv, yv = _blobs(80, 6, 2, 1, shift=1.0)
+    xe, ye = _blobs(80, 6, 2, 2, shift=1.0)
+    noisy = lambda x: {"0": torch.randn(len(x), 6) * 4, "1": x, "2": torch.randn(len(x), 6) * 4}  # noqa: E731
+    splits = {s: SplitArrays(noisy(x), y) for s, (x, y) in zip(("train", "valid", "test"),
+                                                                ((xt, yt), (xv, yv), (xe, ye)))}
+    task = TaskArrays("one_layer", "sound", "scene", "multiclass", 2, "top1_acc", None, splits)
+    r = evaluate_task(task, ProbeProtocol(lrs=(1e-3,), seeds=(0,), max_steps=100))
+    best_layer = max(r.per_layer["linear"], key=lambda f: f.valid)
+    assert r.headline.valid >= best_layer.valid and r.headline.valid >= max(f.valid for f in r.weighted.values())
+    assert r.headline.items and r.headline.items[0][0].n_items == 80
 
 
 def test_weighted_sum_rejects_wrong_layer_count():

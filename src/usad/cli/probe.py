@@ -15,21 +15,25 @@ from usad.cli import comma_list
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", required=True, help="folder of HEAR 2021 task folders")
     p.add_argument("--encoder", action="append", required=True, metavar="SPEC",
-                   help="student:DIR | preset:NAME[,k=v] | teacher:NAME; optionally NAME=SPEC to set the "
-                        "display name; repeat for several encoders")
+                   help="student:DIR | preset:NAME[,k=v] | teacher:NAME[,k=v] | random:DIR | spectral:fbank; "
+                        "optionally NAME=SPEC to set the display name; repeat for several encoders")
     p.add_argument("--out", required=True, help="output folder (results.json, report.md, plots/)")
     p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
     p.add_argument("--task", action="append", default=None, help="only these task names (repeatable)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--lrs", type=comma_list(float), default="1e-4,1e-3,1e-2", help="learning-rate grid")
-    p.add_argument("--seeds", type=comma_list(int), default="0,1", help="seeds")
+    p.add_argument("--seeds", type=comma_list(int), default="0,1,2", help="seeds")
     p.add_argument("--probes", type=comma_list(), default="linear,mlp",
                    help="probe kinds for the weighted sum of layers")
     p.add_argument("--per-layer-probes", type=comma_list(), default="linear",
                    help="probe kinds for the per-layer curve ('' = none)")
-    p.add_argument("--max-steps", type=int, default=400)
+    p.add_argument("--max-steps", type=int, default=600)
+    p.add_argument("--ctc-steps", type=int, default=1500, help="CTC probe steps on sequence tasks (phonemes)")
     p.add_argument("--batch-size", type=int, default=8, help="clips per encoder call")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--no-controls", action="store_true",
+                   help="do not add the controls (a random-init twin of each student:DIR, spectral statistics)")
+    p.add_argument("--no-recovery", action="store_true", help="skip teacher recovery on frame-level tasks")
 
 
 def _encoders(items: list[str]) -> dict[str, str]:
@@ -55,12 +59,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         protocol = ProbeProtocol(
             lrs=args.lrs, seeds=args.seeds, probes=args.probes, per_layer_probes=args.per_layer_probes,
-            max_steps=args.max_steps,
+            max_steps=args.max_steps, ctc_steps=args.ctc_steps,
         )
         if not protocol.lrs or not protocol.seeds or not protocol.probes:
             raise ValueError("--lrs, --seeds and --probes each need at least one value")
         run_probe_suite(args.suite, _encoders(args.encoder), args.out, protocol=protocol, cache_dir=args.cache,
-                        device=args.device, tasks=args.task, batch_size=args.batch_size, plots=not args.no_plots)
+                        device=args.device, tasks=args.task, batch_size=args.batch_size, plots=not args.no_plots,
+                        controls=not args.no_controls, recovery=not args.no_recovery)
     except (ValueError, FileNotFoundError, FloatingPointError, CheckpointError, TeacherUnavailable) as exc:
         print(f"usad probe: error: {exc}", file=sys.stderr)
         return 2

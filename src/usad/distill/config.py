@@ -43,6 +43,8 @@ class HeadsConfig:
 class LossConfig:
     omega: float = 10.0                        # in-domain weight; 1 = uniform
     any_policy: str = "neutral"                # "any"-domain teachers: neutral (constant) | expert (everywhere)
+    target_norm: str = "none"                  # none (the paper) | standardize (per target dim, from the cache)
+    stats_batches: int = 20                    # live teachers: loader batches read for the target statistics
 
 
 @dataclass
@@ -304,6 +306,8 @@ def validate(cfg: DistillConfig) -> None:
         raise ConfigError(f"config optim.decay_over must be auto|steps|time, got {o.decay_over!r}")
     if t.precision not in ("auto", "bf16", "fp32"):
         raise ConfigError(f"config train.precision must be auto|bf16|fp32, got {t.precision!r}")
+    if cfg.loss.target_norm not in ("none", "standardize"):
+        raise ConfigError(f"config loss.target_norm must be none|standardize, got {cfg.loss.target_norm!r}")
     if cfg.loss.any_policy not in ("neutral", "expert"):
         raise ConfigError(f"config loss.any_policy must be neutral|expert, got {cfg.loss.any_policy!r}")
     if d.crop_seconds <= 0 or d.max_duration < d.crop_seconds:

@@ -13,7 +13,9 @@ def format_eta(seconds: float) -> str:
 
 
 class ProgressLog:
-    """Console line: step, loss (total and per teacher), LR, seconds of audio per second, MFU, ETA."""
+    """Console line: step, loss (total and per teacher, each beside its constant-prediction floor), LR, seconds of
+    audio per second, MFU, ETA. A teacher term at or above its floor means the student has learned nothing about
+    that teacher yet: it does no better than predicting the teacher's mean frame."""
 
     def __init__(self, log_dir: str | None, enabled: bool = True, stream=None) -> None:
         self.enabled = enabled
@@ -29,8 +31,11 @@ class ProgressLog:
                 self.writer = SummaryWriter(log_dir)
 
     def log(self, step: int, max_steps: int, loss: float, per_teacher: dict[str, float], lr: float,
-            audio_per_s: float, mfu: float, eta_s: float, extra: dict | None = None) -> str:
-        teachers = " ".join(f"{k} {v:.3f}" for k, v in per_teacher.items())
+            audio_per_s: float, mfu: float, eta_s: float, extra: dict | None = None,
+            floors: dict[str, float] | None = None) -> str:
+        floors = floors or {}
+        teachers = " ".join(f"{k} {v:.3f}" + (f" (floor {floors[k]:.3f})" if k in floors else "")
+                            for k, v in per_teacher.items())
         line = (f"step {step}/{max_steps} | loss {loss:.4f} | {teachers} | lr {lr:.2e} | "
                 f"{audio_per_s:.1f} s audio/s | MFU {100 * mfu:.2f}% | ETA {format_eta(eta_s)}")
         if not self.enabled:
@@ -40,6 +45,9 @@ class ProgressLog:
             self.writer.add_scalar("loss/total", loss, step)
             for k, v in per_teacher.items():
                 self.writer.add_scalar(f"loss/{k}", v, step)
+                if k in floors:
+                    self.writer.add_scalar(f"floor/{k}", floors[k], step)
+                    self.writer.add_scalar(f"below_floor/{k}", floors[k] - v, step)
             self.writer.add_scalar("lr", lr, step)
             self.writer.add_scalar("perf/audio_seconds_per_second", audio_per_s, step)
             self.writer.add_scalar("perf/mfu", mfu, step)

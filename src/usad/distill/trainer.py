@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from usad.distill.objective import multi_teacher_loss
 from usad.distill.progress import Clock, ProgressLog
 from usad.distill.resume import check_resume
 from usad.distill.student import DistillModel, build_student, save_heads, student_config
+from usad.distill.target_stats import STATS_FILE, TargetStats, from_batches, from_cache
 from usad.distill.teacher_set import TeacherSlot, build_teachers
 from usad.distill.weights import domain_weights
 from usad.model import Encoder
@@ -161,7 +163,10 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     d = cfg.data
-    loader = data_mod.make_loader(_build_cuts(cfg), max_duration=d.max_duration, num_buckets=d.num_buckets,
+    cuts = _build_cuts(cfg)
+    with torch.random.fork_rng(devices=[]):   # reading batches for statistics must not shift the random streams
+        stats = _target_stats(cfg, slots, cuts, out_dir, env)
+    loader = data_mod.make_loader(cuts, max_duration=d.max_duration, num_buckets=d.num_buckets,
                                   seed=tc.seed, num_workers=d.num_workers, epoch=epoch, skip=skip,
                                   world_size=env.world_size, rank=env.rank, shuffle_buffer=d.shuffle_buffer,
                                   crop_grid=d.crop_grid)
@@ -190,7 +195,7 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
             batch = next(batches)
             position = (batch.epoch, batch.index + 1)
             res, frames = _micro_step(forward, wrapped, batch, slots, order, domains, cfg, env, use_bf16,
-                                      sync=micro == oc.grad_accum - 1)
+                                      stats, sync=micro == oc.grad_accum - 1)
             step_loss += float(res.loss.detach()) / oc.grad_accum
             for k, v in res.per_teacher.items():
                 step_teach[k] = step_teach.get(k, 0.0) + v / oc.grad_accum
@@ -207,7 +212,7 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
         for k, v in step_teach.items():
             window["teach"][k] = window["teach"].get(k, 0.0) + v
         if step % tc.log_every == 0 or step == tc.max_steps:
-            _log(log, window, step, tc, scheduler, clock, peak, env)
+            _log(log, window, step, tc, scheduler, clock, peak, env, stats.floor)
         if tc.ckpt_every and step % tc.ckpt_every == 0:
             _save(out_dir, step, wrapped, optimizer, scheduler, position, clock, env, tc)
             saved_at = step
@@ -232,13 +237,40 @@ def _resume_path(tc, out_dir: Path):
     return Path(tc.resume)
 
 
-def _micro_step(forward, wrapped, batch, slots: list[TeacherSlot], order, domains, cfg, env, use_bf16, sync):
+def _target_stats(cfg: DistillConfig, slots: list[TeacherSlot], cuts, out_dir: Path, env) -> TargetStats:
+    """The run's target statistics and constant-prediction floors: reloaded from the run folder when it has them
+    (resume), else computed from the feature caches (or a few live batches) and saved there."""
+    saved = TargetStats.load(out_dir)
+    if saved is not None and saved.norm == cfg.loss.target_norm and set(saved.floor) == {s.name for s in slots}:
+        return saved
+    cached = {s.name: (s.teacher, s.layers) for s in slots if hasattr(s.teacher, "index")}
+    stats = from_cache(cfg.loss.target_norm, cached) if cached else TargetStats(cfg.loss.target_norm)
+    live = [s for s in slots if s.name not in cached]
+    if live:   # rank 0 reads a few batches; every rank uses its statistics
+        got = None
+        if env.is_main:
+            d = cfg.data
+            loader = data_mod.make_loader(cuts, max_duration=d.max_duration, num_buckets=d.num_buckets,
+                                          seed=cfg.train.seed + 1, num_workers=0)
+            it = iter(loader)
+            got = from_batches(cfg.loss.target_norm, live, (next(it) for _ in range(cfg.loss.stats_batches)),
+                               env.device)
+        got = all_gather_objects(got, env)[0]
+        stats.stats.update(got.stats)
+        stats.floor.update(got.floor)
+    if env.is_main:
+        stats.save(out_dir)
+    return stats
+
+
+def _micro_step(forward, wrapped, batch, slots: list[TeacherSlot], order, domains, cfg, env, use_bf16,
+                stats: TargetStats, sync):
     wav = batch.wav.to(env.device, non_blocking=True)
     lengths = batch.lengths.to(env.device)
     targets = {}
     for s in slots:
         out = s.teacher(wav, lengths, s.layers, ids=batch.ids, offsets=batch.offsets)
-        out.features = {k: v.float() for k, v in out.features.items()}
+        out.features = {k: stats.apply(s.name, k, v.float()) for k, v in out.features.items()}
         targets[s.name] = out
     weights = domain_weights(domains, batch.domains, cfg.loss.omega, cfg.loss.any_policy).to(env.device)
     no_sync = (not sync) and hasattr(wrapped, "no_sync")
@@ -257,7 +289,8 @@ def _micro_step(forward, wrapped, batch, slots: list[TeacherSlot], order, domain
     return res, mask.sum(dim=1).cpu()
 
 
-def _log(log: ProgressLog, window: dict, step: int, tc, scheduler, clock: Clock, peak: float, env) -> None:
+def _log(log: ProgressLog, window: dict, step: int, tc, scheduler, clock: Clock, peak: float, env,
+         floors: dict[str, float]) -> None:
     dt = max(1e-9, time.monotonic() - window["t0"])
     n = max(1, window["n"])
     audio_per_s = window["audio"] / dt
@@ -267,7 +300,7 @@ def _log(log: ProgressLog, window: dict, step: int, tc, scheduler, clock: Clock,
     if tc.max_minutes:
         eta = min(eta, tc.max_minutes * 60.0 - clock.elapsed)
     log.log(step, tc.max_steps, window["loss"] / n, {k: v / n for k, v in window["teach"].items()},
-            scheduler.get_last_lr()[0], audio_per_s, mfu, eta)
+            scheduler.get_last_lr()[0], audio_per_s, mfu, eta, floors=floors)
     window.update(audio=0.0, flops=0.0, t0=time.monotonic(), loss=0.0, teach={}, n=0)
 
 
@@ -292,4 +325,6 @@ def _export(out_dir: Path, full: dict, student: Encoder, heads: HeadSet, cfg: Di
     student_dir = out_dir / "student"
     clean.save_pretrained(student_dir)
     heads_dir = save_heads(out_dir / "heads", heads, h_state, student.config.dim, cfg.heads.hidden)
+    if (out_dir / STATS_FILE).is_file():   # the heads predict targets in the statistics' space
+        shutil.copyfile(out_dir / STATS_FILE, heads_dir / STATS_FILE)
     return student_dir, heads_dir

@@ -1,8 +1,10 @@
 """Compute an encoder's features for a probe task once, and cache them on disk.
 
-Utterance-level ("scene") tasks keep, per layer, the mean over valid frames: ``(N, D)``. Frame-level ("event")
-tasks keep every valid frame ``(sum_i T_i, D)`` (float16 on disk) with file boundaries ``offsets: (F + 1,)``
-and frame labels made from the events' start/end (ms) at the encoder's own frame rate.
+Utterance-level ("scene") tasks keep, per layer, the mean over valid frames: ``(N, D)`` (a source may ask for
+mean and standard deviation, ``(N, 2D)``: the spectral-statistics control). Frame-level ("event") tasks keep
+every valid frame ``(sum_i T_i, D)`` (float16 on disk) with file boundaries ``offsets: (F + 1,)`` and frame
+labels made from the events' start/end (ms) at the encoder's own frame rate. Sequence tasks keep every frame
+like event tasks and one token sequence per file (``tokens`` flat, ``token_offsets``).
 
 Cache layout: ``<cache>/<encoder-key>/<task>-<task-key>/<split>.safetensors``; the encoder key hashes the
 source's identity (weights digest / teacher name and layers), the task key hashes the task's metadata and split
@@ -23,13 +25,14 @@ from safetensors.torch import load_file, save_file
 from usad.eval.protocol import SplitArrays, TaskArrays
 from usad.eval.sources import FeatureSource
 
-FEATURE_VERSION = "1"
+FEATURE_VERSION = "2"
 SPLITS = ("train", "valid", "test")
 
 
 @dataclass
 class Clip:
-    """One audio file of a task. ``labels`` for scene tasks; ``events`` [(label, start_ms, end_ms)] for event."""
+    """One audio file of a task. ``labels`` for scene tasks; ``events`` [(label, start_ms, end_ms)] for event
+    tasks; ``labels`` is the ordered token sequence for sequence tasks."""
 
     path: Path
     labels: list[str] = field(default_factory=list)
@@ -42,7 +45,7 @@ class ProbeTask:
 
     name: str
     domain: str
-    embedding_type: str          # "scene" | "event"
+    embedding_type: str          # "scene" | "event" | "sequence"
     prediction_type: str         # "multiclass" | "multilabel"
     labels: list[str]
     splits: dict[str, list[Clip]]
@@ -51,7 +54,8 @@ class ProbeTask:
 
     @property
     def num_classes(self) -> int:
-        # multiclass frame tasks get one extra "no label" class for unannotated frames
+        # multiclass frame tasks get one extra "no label" class for unannotated frames (sequence tasks: the CTC
+        # blank is added by the probe)
         extra = 1 if (self.embedding_type == "event" and self.prediction_type == "multiclass") else 0
         return len(self.labels) + extra
 
@@ -90,7 +94,7 @@ def scene_targets(clips: list[Clip], label_index: dict[str, int], multiclass: bo
 def _check_labels(task: ProbeTask, split: str, clips: list[Clip]) -> None:
     known = set(task.labels)
     for c in clips:
-        used = c.labels if task.embedding_type == "scene" else [e[0] for e in c.events]
+        used = [e[0] for e in c.events] if task.embedding_type == "event" else c.labels
         bad = [l for l in used if l not in known]
         if bad:
             raise ValueError(f"task {task.name!r}, {split} file {c.path.name}: label(s) {bad} are not in "
@@ -116,6 +120,8 @@ def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: lis
     pooled: list[dict[str, torch.Tensor]] = [dict() for _ in clips]
     frames: list[dict[str, torch.Tensor]] = [dict() for _ in clips]
     rate = source.frame_rate
+    scene = task.embedding_type == "scene"
+    pool = getattr(source, "pool", "mean")
     for b in range(0, len(order), batch_size):
         idx = order[b:b + batch_size]
         wavs = {i: load(i) for i in idx}
@@ -136,25 +142,34 @@ def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: lis
                 if valid.shape[0] == 0:
                     raise ValueError(f"task {task.name!r}, {split} file {clips[i].path.name}: the encoder "
                                      "returned no valid frame; the clip is too short")
-                if task.embedding_type == "scene":
-                    pooled[i][name] = valid.mean(0)
-                else:
+                if not scene:
                     frames[i][name] = valid.half()
+                elif pool == "mean_std":
+                    pooled[i][name] = torch.cat([valid.mean(0), valid.std(0, unbiased=False)])
+                else:
+                    pooled[i][name] = valid.mean(0)
     label_index = {l: k for k, l in enumerate(task.labels)}
     multiclass = task.prediction_type == "multiclass"
-    names = list(pooled[0] if task.embedding_type == "scene" else frames[0])
+    names = list(pooled[0] if scene else frames[0])
     out_t: dict[str, torch.Tensor] = {"frame_rate": torch.tensor([rate], dtype=torch.float64)}
-    if task.embedding_type == "scene":
+    if scene:
         for n in names:
             out_t[f"layer.{n}"] = torch.stack([p[n] for p in pooled]).contiguous()
         out_t["target"] = scene_targets(clips, label_index, multiclass)
+        return out_t
+    counts = [f[names[0]].shape[0] for f in frames]
+    for n in names:
+        out_t[f"layer.{n}"] = torch.cat([f[n] for f in frames]).contiguous()
+    out_t["offsets"] = torch.tensor(np.concatenate([[0], np.cumsum(counts)]), dtype=torch.long)
+    if task.embedding_type == "sequence":
+        seqs = [[label_index[l] for l in c.labels] for c in clips]
+        out_t["tokens"] = torch.tensor([t for q in seqs for t in q], dtype=torch.long)
+        out_t["token_offsets"] = torch.tensor(np.concatenate([[0], np.cumsum([len(q) for q in seqs])]),
+                                              dtype=torch.long)
+        out_t["target"] = torch.zeros(0, dtype=torch.long)
     else:
-        counts = [f[names[0]].shape[0] for f in frames]
-        for n in names:
-            out_t[f"layer.{n}"] = torch.cat([f[n] for f in frames]).contiguous()
         out_t["target"] = torch.cat([frame_targets(c.events, t, rate, label_index, multiclass)
                                      for c, t in zip(clips, counts)])
-        out_t["offsets"] = torch.tensor(np.concatenate([[0], np.cumsum(counts)]), dtype=torch.long)
     return out_t
 
 
@@ -194,7 +209,11 @@ def task_features(source: FeatureSource, task: ProbeTask, cache_dir: str | Path 
         layers = {k[len("layer."):]: v for k, v in t.items() if k.startswith("layer.")}
         layers = {n: layers[n] for n in source.layer_names if n in layers} or layers
         offsets = t["offsets"].numpy() if "offsets" in t else None
-        splits[split] = SplitArrays(layers, t["target"], offsets)
+        tokens = None
+        if "tokens" in t:
+            flat, bounds = t["tokens"].tolist(), t["token_offsets"].tolist()
+            tokens = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        splits[split] = SplitArrays(layers, t["target"], offsets, tokens)
     metric = pick_metric(task.embedding_type, task.prediction_type, task.evaluation)
     return TaskArrays(task.name, task.domain, task.embedding_type, task.prediction_type, task.num_classes,
                       metric, rate, splits)

@@ -3,6 +3,8 @@
 A probe sees standardised features (train statistics) of one layer ``x: (N, D)`` or of several layers
 ``x: (N, L, D)`` combined by a learned :class:`LayerWeightedSum`. Training is full-batch (or large random
 minibatches) Adam, with early stopping on the validation loss; the state with the lowest validation loss is kept.
+The layer-weight logits have their own, larger learning rate (``weights_lr``): at the head's rate (1e-3) they
+move by at most ~0.4 in 400 steps, so the weights stay near uniform whatever the layers carry.
 The same code serves utterance-level tasks (N clips) and frame-level tasks (N frames).
 """
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ProbeConfig:
     patience: int = 6             # evaluations without validation-loss improvement before stopping
     batch_size: int = 4096        # full batch when N <= batch_size
     weight_decay: float = 0.0
+    weights_lr: float = 0.02      # Adam learning rate of the layer-weight logits (weighted-sum probes)
 
 
 class Standardizer:
@@ -96,7 +99,10 @@ def train_probe(train_x: torch.Tensor, train_y: torch.Tensor, valid_x: torch.Ten
     yv = valid_y.float() if multilabel else valid_y.long()
     num_layers = train_x.shape[1] if train_x.dim() == 3 else None
     probe = Probe(train_x.shape[-1], num_classes, cfg.kind, cfg.hidden, num_layers)
-    opt = torch.optim.Adam(probe.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups = [{"params": list(probe.head.parameters()), "lr": cfg.lr, "weight_decay": cfg.weight_decay}]
+    if probe.mix is not None:
+        groups.append({"params": list(probe.mix.parameters()), "lr": cfg.weights_lr, "weight_decay": 0.0})
+    opt = torch.optim.Adam(groups)
     loss_fn = _loss_fn(multilabel)
     best = (float("inf"), None, 0)
     bad = 0

@@ -1,37 +1,45 @@
 """The probing protocol: a fixed learning-rate grid and seeds; choose on valid, report on test.
 
 For one task and one encoder it scores (a) every layer alone and (b) the learned softmax-weighted sum of all
-layers, each with the configured probe kinds. The headline score of a task is the weighted-sum probe whose kind and
-learning rate are best on the validation split (mean over seeds), reported as its mean test score over seeds.
+layers (each layer standardised, the weights with their own learning rate), with the configured probe kinds.
+The headline of a task is whichever of the weighted-sum fits and the best single layer is best on the
+validation split (mean over seeds), reported as its mean test score over seeds, so the headline is never below
+the best single layer on valid. Sequence tasks (phonemes) use a linear CTC probe (``usad.eval.ctc``).
+
+Every fit keeps per-item test statistics (``ItemScores``) so the suite can bootstrap its score.
 """
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
 
-from usad.eval.metrics import score
+from usad.eval.bootstrap import ItemScores
+from usad.eval.metrics import item_scores, sequence_item_scores
 from usad.eval.probes import ProbeConfig, train_probe
 
 
 @dataclass
 class ProbeProtocol:
     lrs: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
-    seeds: tuple[int, ...] = (0, 1)
-    probes: tuple[str, ...] = ("linear", "mlp")      # for the weighted sum of layers (headline)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    probes: tuple[str, ...] = ("linear", "mlp")      # for the weighted sum of layers
     per_layer_probes: tuple[str, ...] = ("linear",)  # per-layer curve: linear only by default (cost)
     per_layer_seeds: int = 1                         # first n seeds for the per-layer curve
     hidden: int = 256
-    max_steps: int = 400
+    max_steps: int = 600
     eval_every: int = 10
-    patience: int = 6
+    patience: int = 8
     batch_size: int = 4096
+    weights_lr: float = 0.02                         # Adam rate of the layer-weight logits
+    ctc_steps: int = 1500                            # sequence tasks: CTC probe steps (16 files each)
 
     def probe_config(self, kind: str, lr: float, seed: int) -> ProbeConfig:
         return ProbeConfig(kind=kind, lr=lr, seed=seed, hidden=self.hidden, max_steps=self.max_steps,
-                           eval_every=self.eval_every, patience=self.patience, batch_size=self.batch_size)
+                           eval_every=self.eval_every, patience=self.patience, batch_size=self.batch_size,
+                           weights_lr=self.weights_lr)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,18 +48,24 @@ class ProbeProtocol:
 @dataclass
 class SplitArrays:
     """Cached features of one split. layers[name]: (N, D_l); target: (N,) long or (N, C) float multi-hot;
-    offsets: (F + 1,) file boundaries into the N frames (event tasks only)."""
+    offsets: (F + 1,) file boundaries into the N frames (frame-level tasks only); tokens: one vocabulary-index
+    sequence per file (sequence tasks only)."""
 
     layers: dict[str, torch.Tensor]
     target: torch.Tensor
     offsets: np.ndarray | None = None
+    tokens: list[list[int]] | None = None
+
+    @property
+    def num_items(self) -> int:
+        return len(self.offsets) - 1 if self.offsets is not None else len(self.target)
 
 
 @dataclass
 class TaskArrays:
     name: str
     domain: str
-    embedding_type: str        # "scene" | "event"
+    embedding_type: str        # "scene" | "event" | "sequence"
     prediction_type: str       # "multiclass" | "multilabel"
     num_classes: int
     metric: str
@@ -65,7 +79,8 @@ class TaskArrays:
 
 @dataclass
 class Fit:
-    """Selected setting and its scores (mean and std over seeds)."""
+    """One probe setting (what it reads, kind, learning rate) and its scores (mean and std over seeds; for k-fold
+    tasks, the mean over folds). ``items[fold][seed]``: per-item test statistics for the bootstrap."""
 
     probe: str
     lr: float
@@ -73,6 +88,11 @@ class Fit:
     test: float
     test_std: float
     layer_weights: list[float] | None = None
+    reads: str = "weighted"                       # "weighted" (sum of layers) or "layer <name>"
+    items: list[list[ItemScores]] = field(default_factory=list, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(replace(self, items=[])).items() if k != "items"}
 
 
 @dataclass
@@ -85,7 +105,14 @@ class TaskResult:
     per_layer: dict[str, list[Fit]]               # probe kind -> one fit per layer (order of ``layers``)
     layers: list[str]
     weighted_layers: list[str]
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)     # folds, n_test, ci95, ...
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "domain": self.domain, "metric": self.metric,
+                "headline": self.headline.to_dict(),
+                "weighted": {k: f.to_dict() for k, f in self.weighted.items()},
+                "per_layer": {k: [f.to_dict() for f in fits] for k, fits in self.per_layer.items()},
+                "layers": self.layers, "weighted_layers": self.weighted_layers, "extra": self.extra}
 
 
 def weighted_layer_names(layers: dict[str, torch.Tensor]) -> list[str]:
@@ -95,19 +122,22 @@ def weighted_layer_names(layers: dict[str, torch.Tensor]) -> list[str]:
     return [k for k, v in layers.items() if int(v.shape[-1]) == dim]
 
 
+def _stack(split: SplitArrays, names: list[str]) -> torch.Tensor:
+    return split.layers[names[0]] if len(names) == 1 else torch.stack([split.layers[n] for n in names], 1)
+
+
 def _fit_grid(task: TaskArrays, names: list[str], kind: str, protocol: ProbeProtocol,
               seeds: tuple[int, ...]) -> Fit:
-    """Train kind on the named layers (one -> (N, D), several -> (N, L, D) weighted) for every lr and seed."""
+    """Train ``kind`` on the named layers (one -> (N, D), several -> (N, L, D) weighted) for every lr and seed;
+    keep the lr best on valid (mean over seeds)."""
+    if task.embedding_type == "sequence":
+        return _fit_grid_ctc(task, names, protocol, seeds)
     tr, va, te = (task.splits[s] for s in ("train", "valid", "test"))
+    xt, xv, xe = _stack(tr, names), _stack(va, names), _stack(te, names)
 
-    def stack(split: SplitArrays) -> torch.Tensor:
-        return split.layers[names[0]] if len(names) == 1 else torch.stack([split.layers[n] for n in names], 1)
-
-    xt, xv, xe = stack(tr), stack(va), stack(te)
-
-    def metric(logits: np.ndarray, split: SplitArrays) -> float:
+    def items(logits: np.ndarray, split: SplitArrays) -> ItemScores:
         try:
-            return score(task.metric, logits, split.target.numpy(), split.offsets, task.frame_rate)
+            return item_scores(task.metric, logits, split.target.numpy(), split.offsets, task.frame_rate)
         except ValueError as exc:
             raise ValueError(f"task {task.name!r}: cannot compute {task.metric}: {exc}") from exc
 
@@ -117,22 +147,55 @@ def _fit_grid(task: TaskArrays, names: list[str], kind: str, protocol: ProbeProt
         for seed in seeds:
             tp = train_probe(xt, tr.target, xv, va.target, task.num_classes, task.multilabel,
                              protocol.probe_config(kind, lr, seed))
-            valids.append(metric(tp.predict(xv), va))
-            tests.append(metric(tp.predict(xe), te))
+            valids.append(items(tp.predict(xv), va).score())
+            tests.append(items(tp.predict(xe), te))
             weights.append(tp.probe.layer_weights())
-        w = None if weights[0] is None else np.mean(np.array(weights), axis=0).tolist()
-        fit = Fit(kind, lr, float(np.mean(valids)), float(np.mean(tests)), float(np.std(tests)), w)
-        if best is None or fit.valid > best.valid:
-            best = fit
+        best = _better(best, kind, lr, names, valids, tests, weights)
     assert best is not None
     return best
+
+
+def _fit_grid_ctc(task: TaskArrays, names: list[str], protocol: ProbeProtocol, seeds: tuple[int, ...]) -> Fit:
+    from usad.eval.ctc import CTCConfig, SequenceSplit, train_ctc_probe
+
+    def seq(split: SplitArrays) -> SequenceSplit:
+        return SequenceSplit(_stack(split, names), split.offsets, split.tokens)
+
+    tr, va, te = (seq(task.splits[s]) for s in ("train", "valid", "test"))
+    best: Fit | None = None
+    for lr in protocol.lrs:
+        valids, tests, weights = [], [], []
+        for seed in seeds:
+            cfg = CTCConfig(lr=lr, seed=seed, max_steps=protocol.ctc_steps, weights_lr=protocol.weights_lr)
+            probe = train_ctc_probe(tr, va, task.num_classes, task.frame_rate or 0.0, cfg)
+            valids.append(sequence_item_scores(probe.decode(va), va.tokens).score())
+            tests.append(sequence_item_scores(probe.decode(te), te.tokens))
+            weights.append(probe.layer_weights())
+        best = _better(best, "linear", lr, names, valids, tests, weights)
+    assert best is not None
+    return best
+
+
+def _better(best: Fit | None, kind: str, lr: float, names: list[str], valids: list[float],
+            tests: list[ItemScores], weights: list) -> Fit:
+    scores = [t.score() for t in tests]
+    w = None if weights[0] is None else np.mean(np.array(weights), axis=0).tolist()
+    reads = "weighted" if len(names) > 1 else f"layer {names[0]}"
+    fit = Fit(kind, lr, float(np.mean(valids)), float(np.mean(scores)), float(np.std(scores)), w, reads, [tests])
+    return fit if best is None or fit.valid > best.valid else best
+
+
+def choose_headline(weighted: dict[str, Fit], per_layer: dict[str, list[Fit]]) -> Fit:
+    """The valid-best of the weighted-sum fits and the best single layer."""
+    candidates = list(weighted.values()) + [max(fits, key=lambda f: f.valid) for fits in per_layer.values() if fits]
+    return max(candidates, key=lambda f: f.valid)
 
 
 def evaluate_task(task: TaskArrays, protocol: ProbeProtocol | None = None) -> TaskResult:
     """Per-layer and weighted-sum probes for one task's cached features of one encoder."""
     protocol = protocol or ProbeProtocol()
     for s in ("train", "valid", "test"):
-        if s not in task.splits or len(task.splits[s].target) == 0:
+        if s not in task.splits or task.splits[s].num_items == 0:
             raise ValueError(f"task {task.name!r}: split {s!r} is missing or empty")
     if not task.multilabel and task.embedding_type == "scene":
         if len(torch.unique(task.splits["train"].target)) < 2:
@@ -141,8 +204,16 @@ def evaluate_task(task: TaskArrays, protocol: ProbeProtocol | None = None) -> Ta
     layers = list(task.splits["train"].layers)
     wnames = weighted_layer_names(task.splits["train"].layers)
     layer_seeds = tuple(protocol.seeds[: max(1, protocol.per_layer_seeds)])
-    per_layer = {k: [_fit_grid(task, [n], k, protocol, layer_seeds) for n in layers]
-                 for k in protocol.per_layer_probes}
-    weighted = {k: _fit_grid(task, wnames, k, protocol, tuple(protocol.seeds)) for k in protocol.probes}
-    headline = max(weighted.values(), key=lambda f: f.valid)
-    return TaskResult(task.name, task.domain, task.metric, headline, weighted, per_layer, layers, wnames)
+    sequence = task.embedding_type == "sequence"
+    layer_kinds = ("linear",) if sequence else protocol.per_layer_probes
+    weighted_kinds = ("linear",) if sequence else protocol.probes
+    if len(layers) == 1:   # a one-layer source (e.g. spectral statistics) gets every probe kind and seed
+        layer_kinds, layer_seeds = weighted_kinds, tuple(protocol.seeds)
+    per_layer = {k: [_fit_grid(task, [n], k, protocol, layer_seeds) for n in layers] for k in layer_kinds}
+    weighted = {}
+    if len(wnames) > 1:
+        weighted = {k: _fit_grid(task, wnames, k, protocol, tuple(protocol.seeds)) for k in weighted_kinds}
+    headline = choose_headline(weighted, per_layer)
+    n_test = task.splits["test"].num_items
+    return TaskResult(task.name, task.domain, task.metric, headline, weighted, per_layer, layers, wnames,
+                      {"n_test": n_test})

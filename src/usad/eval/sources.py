@@ -7,6 +7,10 @@ Specs:
 - ``teacher:NAME[,k=v,...]``   any teacher from ``usad.teachers.registry`` (``teacher:whisper-base``,
                                ``teacher:whisper-base,window=clip``, ``teacher:test:64x4@50``, ``teacher:hf:/path``);
                                ``k=v`` are ``load_teacher`` options
+- ``random:DIR``               control: a randomly initialised encoder with exactly the config of the student in
+                               DIR (fixed seed 0): what the architecture gives before any training
+- ``spectral:fbank``           control: the student's own log-mel front end (128-bin Kaldi fbank, 100 Hz), no
+                               network; clip tasks pool it as mean and standard deviation per bin
 
 Every source returns all of its layers, a frame mask and its frame rate for 16 kHz input, and carries an
 ``identity`` string that changes whenever its weights change (the feature-cache key).
@@ -34,8 +38,9 @@ class FeatureSource:
     """A frozen encoder. ``source(wav: (B, S) 16 kHz, lengths: (B,)) -> Extracted``."""
 
     spec: str
-    kind: str            # "student" | "teacher"
+    kind: str            # "student" | "teacher" | "control"
     identity: str
+    pool: str = "mean"   # how clip-level tasks pool frames: "mean" | "mean_std"
     domain: str | None   # a teacher's declared domain ("speech" | "sound" | "music" | "any"); None for students
     frame_rate: float
     layer_names: list[str]
@@ -73,6 +78,42 @@ class StudentSource(FeatureSource):
     def __call__(self, wav: torch.Tensor, lengths: torch.Tensor) -> Extracted:
         out = self.module(wav, lengths=lengths)
         return Extracted({str(i): h for i, h in enumerate(out.hidden_states)}, out.mask, float(out.frame_rate))
+
+
+class RandomInitSource(StudentSource):
+    """A control: the architecture of a student, randomly initialised (no training)."""
+
+    kind = "control"
+
+
+class SpectralSource(FeatureSource):
+    """A control: log-mel fbank frames (the student's front end), one layer ``"fbank"`` at 100 Hz."""
+
+    kind = "control"
+    domain = None
+    pool = "mean_std"
+
+    def __init__(self, spec: str, num_bins: int = 128) -> None:
+        from usad.frontend import KaldiFbank
+
+        self.module = KaldiFbank(num_bins).eval()
+        self.spec, self.identity = spec, f"spectral|fbank{num_bins}|mean_std"
+        self.frame_rate = 100.0
+        self.layer_names = ["fbank"]
+
+    @property
+    def device(self) -> torch.device:
+        return self.module.mel_banks.device
+
+    @torch.no_grad()
+    def __call__(self, wav: torch.Tensor, lengths: torch.Tensor) -> Extracted:
+        from usad.frontend import FRAME_LENGTH
+
+        if wav.shape[1] < FRAME_LENGTH:   # shorter than one 25 ms frame: pad so the clip gets no valid frame
+            wav = torch.nn.functional.pad(wav, (0, FRAME_LENGTH - wav.shape[1]))
+        feats, n = self.module(wav, lengths)
+        mask = torch.arange(feats.shape[1], device=feats.device)[None, :] < n[:, None]
+        return Extracted({"fbank": feats}, mask, self.frame_rate)
 
 
 class TeacherSource(FeatureSource):
@@ -124,7 +165,8 @@ def load_source(spec: str, device: str | torch.device = "cpu", seed: int = 0) ->
     """Build a frozen FeatureSource from a spec string (see the module docstring)."""
     kind, _, arg = spec.partition(":")
     if not arg:
-        raise ValueError(f"encoder spec {spec!r}: expected student:DIR, preset:NAME or teacher:NAME")
+        raise ValueError(f"encoder spec {spec!r}: expected student:DIR, preset:NAME, teacher:NAME, random:DIR or "
+                         "spectral:fbank")
     if kind == "student":
         from usad import Encoder
 
@@ -145,18 +187,35 @@ def load_source(spec: str, device: str | torch.device = "cpu", seed: int = 0) ->
             torch.manual_seed(seed)
             enc = Encoder.from_preset(name, **overrides)
         return StudentSource(enc, spec, f"preset|{name}|{sorted(overrides.items())}|seed={seed}").to(device)
+    if kind == "random":
+        from usad import Encoder
+        from usad.checkpoint import read_config
+        from usad.model import EncoderConfig
+
+        path = Path(arg)
+        cfg = EncoderConfig.from_dict(read_config(path))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            enc = Encoder(cfg)
+        ident = hashlib.sha256(repr(sorted(cfg.to_dict().items())).encode()).hexdigest()[:16]
+        return RandomInitSource(enc, spec, f"random|{ident}|seed={seed}").to(device)
+    if kind == "spectral":
+        if arg != "fbank":
+            raise ValueError(f"encoder spec {spec!r}: the spectral control is spectral:fbank")
+        return SpectralSource(spec).to(device)
     if kind == "teacher":
         from usad.teachers.registry import load_teacher
 
         name, _, rest = arg.partition(",")
         return TeacherSource(load_teacher(name, device=device, **parse_overrides(rest)), spec)
-    raise ValueError(f"encoder spec {spec!r}: unknown kind {kind!r}; use student:, preset: or teacher:")
+    raise ValueError(f"encoder spec {spec!r}: unknown kind {kind!r}; use student:, preset:, teacher:, random: or "
+                     "spectral:")
 
 
 def source_label(spec: str) -> str:
     """A short display name for an encoder spec (``student:runs/x/student`` -> ``student:x``)."""
     kind, _, arg = spec.partition(":")
-    if kind == "student":
+    if kind in ("student", "random"):
         p = Path(arg.rstrip(os.sep))
-        return f"student:{p.parent.name if p.name == 'student' else p.name}"
+        return f"{kind}:{p.parent.name if p.name == 'student' else p.name}"
     return spec

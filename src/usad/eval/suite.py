@@ -3,6 +3,11 @@
 A suite is a folder of HEAR 2021 task folders (read by ``usad.corpus.hear.read_task``). Each encoder's features
 are computed once per task and cached; every task is probed with the fixed protocol (``ProbeProtocol``);
 k-fold tasks rotate folds (fold i test, fold i+1 valid, the rest train) and average over rotations.
+
+Controls are probed beside the encoders unless ``controls=False``: for every student folder, a random-init
+encoder of exactly its config (``random:DIR``), and once the spectral statistics of the log-mel front end
+(``spectral:fbank``). Every headline score gets bootstrap replicates (paired across encoders), and every
+(student or control, teacher) pair gets teacher-recovery scores on the frame-level tasks' test audio.
 """
 from __future__ import annotations
 
@@ -15,11 +20,15 @@ from typing import Callable
 import numpy as np
 import torch
 
+from usad.eval.bootstrap import replicates
 from usad.eval.features import Clip, ProbeTask, task_features
-from usad.eval.protocol import Fit, ProbeProtocol, SplitArrays, TaskArrays, TaskResult, evaluate_task
+from usad.eval.protocol import (Fit, ProbeProtocol, SplitArrays, TaskArrays, TaskResult, choose_headline,
+                                evaluate_task)
 from usad.eval.report import write_report
 from usad.eval.results import EncoderEntry, Results, TaskEntry
 from usad.eval.sources import load_source, source_label
+
+SPECTRAL = "spectral:fbank"
 
 _DOMAIN_WORDS = {
     "speech": ("speech", "speaker", "language", "lang", "word", "digit", "letter", "phone", "emotion", "vox",
@@ -70,7 +79,8 @@ def _concat(parts: list[SplitArrays]) -> SplitArrays:
             acc += list(off + np.asarray(p.offsets[1:]))
             off += int(p.offsets[-1])
         offsets = np.array(acc)
-    return SplitArrays(layers, torch.cat([p.target for p in parts]), offsets)
+    tokens = None if parts[0].tokens is None else [t for p in parts for t in p.tokens]
+    return SplitArrays(layers, torch.cat([p.target for p in parts]), offsets, tokens)
 
 
 def _rotations(arrays: TaskArrays) -> list[TaskArrays]:
@@ -90,6 +100,8 @@ def _rotations(arrays: TaskArrays) -> list[TaskArrays]:
 
 
 def _average(results: list[TaskResult]) -> TaskResult:
+    """Fold rotations -> one result: each candidate's valid/test averaged over folds, its per-fold items kept
+    (for the fold-and-item bootstrap); the headline is chosen on the averaged valid scores."""
     if len(results) == 1:
         return results[0]
 
@@ -97,15 +109,50 @@ def _average(results: list[TaskResult]) -> TaskResult:
         tests = [f.test for f in fits]
         w = None if fits[0].layer_weights is None else np.mean([f.layer_weights for f in fits], 0).tolist()
         return Fit(fits[0].probe, float(np.median([f.lr for f in fits])), float(np.mean([f.valid for f in fits])),
-                   float(np.mean(tests)), float(np.std(tests)), w)
+                   float(np.mean(tests)), float(np.std(tests)), w, fits[0].reads,
+                   [fold for f in fits for fold in f.items])
 
     r0 = results[0]
     weighted = {k: avg([r.weighted[k] for r in results]) for k in r0.weighted}
     per_layer = {k: [avg([r.per_layer[k][i] for r in results]) for i in range(len(r0.layers))]
                  for k in r0.per_layer}
-    headline = max(weighted.values(), key=lambda f: f.valid)
+    headline = choose_headline(weighted, per_layer)
     return TaskResult(r0.task, r0.domain, r0.metric, headline, weighted, per_layer, r0.layers, r0.weighted_layers,
-                      {"folds": len(results)})
+                      {"folds": len(results), "n_test": sum(r.extra.get("n_test", 0) for r in results)})
+
+
+def with_controls(encoders: dict[str, str]) -> dict[str, str]:
+    """``encoders`` plus a random-init twin of every student folder and the spectral-statistics control."""
+    out = dict(encoders)
+    for spec in encoders.values():
+        kind, _, arg = spec.partition(":")
+        if kind == "student":
+            twin = f"random:{arg}"
+            if twin not in out.values():
+                out[f"random-init ({source_label(spec).split(':', 1)[1]})"] = twin
+    if SPECTRAL not in out.values():
+        out["spectral stats"] = SPECTRAL
+    return out
+
+
+def _dedupe_random_twins(encoders: dict[str, str]) -> dict[str, str]:
+    """Two students of one config share one random-init control (same architecture, same seed)."""
+    from usad.checkpoint import read_config
+
+    seen: dict[str, str] = {}
+    out = {}
+    for name, spec in encoders.items():
+        kind, _, arg = spec.partition(":")
+        if kind == "random":
+            try:
+                key = repr(sorted(read_config(arg).items()))
+            except Exception:   # noqa: BLE001 - an unreadable folder is reported when it is loaded
+                key = arg
+            if key in seen:
+                continue
+            seen[key] = name
+        out[name] = spec
+    return out
 
 
 def find_tasks(suite_dir: str | Path, only: list[str] | None = None) -> list[Path]:
@@ -127,17 +174,23 @@ def find_tasks(suite_dir: str | Path, only: list[str] | None = None) -> list[Pat
 def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str], out_dir: str | Path,
                     *, protocol: ProbeProtocol | None = None, cache_dir: str | Path | None = None,
                     device: str = "cpu", tasks: list[str] | None = None, batch_size: int = 8,
-                    plots: bool = True, log: Callable[[str], None] | None = print) -> Results:
-    """Probe every encoder on every task of ``suite_dir``; write results.json, report.md and plots to ``out_dir``.
+                    plots: bool = True, controls: bool = True, recovery: bool = True,
+                    log: Callable[[str], None] | None = print) -> Results:
+    """Probe every encoder (and, with ``controls``, the controls) on every task of ``suite_dir``; write
+    results.json, report.md and plots to ``out_dir``.
 
-    encoders: {display name: spec} or a list of specs (``student:DIR``, ``preset:NAME``, ``teacher:NAME``).
-    cache_dir: feature cache (default ``<out_dir>/features``). Returns the Results.
+    encoders: {display name: spec} or a list of specs (``student:DIR``, ``preset:NAME``, ``teacher:NAME``,
+    ``random:DIR``, ``spectral:fbank``). cache_dir: feature cache (default ``<out_dir>/features``).
     """
+    from usad.eval.recovery import teacher_recovery
+
     protocol = protocol or ProbeProtocol()
     if isinstance(encoders, (list, tuple)):
         encoders = {source_label(s): s for s in encoders}
     if not encoders:
         raise ValueError("run_probe_suite: give at least one encoder spec")
+    if controls:
+        encoders = _dedupe_random_twins(with_controls(encoders))
     out_dir = Path(out_dir)
     cache_dir = Path(cache_dir) if cache_dir else out_dir / "features"
     log = log or (lambda _m: None)
@@ -146,22 +199,48 @@ def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str],
     for pt in probe_tasks:
         res.tasks.append(TaskEntry(pt.name, pt.domain, pt.embedding_type, pt.prediction_type, "",
                                    {s: len(c) for s, c in pt.splits.items()}))
+    frame_tests: dict[str, dict[str, tuple[SplitArrays, float]]] = {}   # encoder -> frame task -> test frames
+    students = {n: s for n, s in encoders.items() if s.startswith("student:")}
     for name, spec in encoders.items():
         t0 = time.perf_counter()
         log(f"[probe] loading {name} ({spec})")
         src = load_source(spec, device=device)
+        control_of = [n for n, s in students.items() if spec.startswith("random:") and _same_config(spec, s)]
         res.encoders.append(EncoderEntry(name, spec, src.kind, src.domain, src.identity, src.frame_rate,
-                                         len(src.layer_names)))
-        res.scores[name] = {}
+                                         len(src.layer_names), control_of))
+        res.scores[name], res.replicates[name] = {}, {}
         for pt, entry in zip(probe_tasks, res.tasks):
             arrays = task_features(src, pt, cache_dir, batch_size=batch_size, log=log)
             entry.metric = arrays.metric
             result = _average([evaluate_task(a, protocol) for a in _rotations(arrays)])
             res.scores[name][pt.name] = result
-            log(f"[probe] {name} / {pt.name}: {arrays.metric} = {100 * result.headline.test:.1f} "
-                f"({result.headline.probe}, lr {result.headline.lr:g})")
+            res.replicates[name][pt.name] = replicates(pt.name, result.headline.items)
+            if recovery and pt.embedding_type != "scene" and "test" in arrays.splits:
+                frame_tests.setdefault(name, {})[pt.name] = (arrays.splits["test"], arrays.frame_rate)
+            shown = result.headline
+            log(f"[probe] {name} / {pt.name}: {arrays.metric} = {_shown(arrays.metric, shown.test)} "
+                f"({shown.reads}, {shown.probe}, lr {shown.lr:g})")
         res.timings[name] = round(time.perf_counter() - t0, 2)
         del src
+    if recovery:
+        t0 = time.perf_counter()
+        res.recovery = teacher_recovery(res.encoders, frame_tests, {t.name: t.domain for t in res.tasks})
+        res.timings["recovery"] = round(time.perf_counter() - t0, 2)
     write_report(res, out_dir, plots=plots)
     log(f"[probe] wrote {out_dir / 'report.md'} and {out_dir / 'results.json'}")
     return res
+
+
+def _shown(metric: str, value: float) -> str:
+    from usad.eval.metrics import display_value
+
+    return f"{100 * display_value(metric, value):.1f}"
+
+
+def _same_config(random_spec: str, student_spec: str) -> bool:
+    from usad.checkpoint import read_config
+
+    try:
+        return read_config(random_spec.partition(":")[2]) == read_config(student_spec.partition(":")[2])
+    except Exception:   # noqa: BLE001
+        return False

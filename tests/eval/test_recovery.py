@@ -1,0 +1,37 @@
+"""Teacher recovery: a teacher layer that is a linear map of the encoder's frames is recovered (R2 ~ 1), noise
+is not, and frame rates are aligned before fitting."""
+import numpy as np
+import torch
+
+from usad.eval.protocol import SplitArrays
+from usad.eval.recovery import teacher_recovery
+from usad.eval.results import EncoderEntry
+
+
+def _entry(name, kind):
+    return EncoderEntry(name, f"x:{name}", kind, "speech" if kind == "teacher" else None, name, 50.0, 2)
+
+
+def _split(layers, offsets):
+    return SplitArrays(layers, torch.zeros(0), np.asarray(offsets))
+
+
+def test_linear_teacher_layer_is_recovered_and_noise_is_not():
+    g = torch.Generator().manual_seed(0)
+    files, T = 12, 100
+    offsets = np.arange(files + 1) * T
+    x = torch.randn(files * T, 8, generator=g)
+    w = torch.randn(8, 5, generator=g)
+    teacher = _split({"1": x @ w + 3.0, "2": torch.randn(files * T, 5, generator=g)}, offsets)
+    # the teacher at 25 Hz: pairs of encoder frames are averaged before the linear map
+    slow = x.view(files * T // 2, 2, 8).mean(1) @ w
+    teacher_slow = _split({"1": slow}, offsets // 2)
+    student = _split({"0": x, "1": torch.randn(files * T, 4, generator=g)}, offsets)
+    rows = teacher_recovery([_entry("s", "student"), _entry("t", "teacher"), _entry("t25", "teacher")],
+                            {"s": {"task": (student, 50.0)}, "t": {"task": (teacher, 50.0)},
+                             "t25": {"task": (teacher_slow, 25.0)}}, {"task": "speech"})
+    got = {(r["teacher"], r["layer"]): r for r in rows}
+    assert got[("t", "1")]["r2"] > 0.99 and got[("t", "1")]["cos"] > 0.99
+    assert got[("t", "2")]["r2"] < 0.1
+    assert got[("t25", "1")]["r2"] > 0.99 and got[("t25", "1")]["frames"] == files * T // 2
+    assert all(r["encoder"] == "s" and r["domain"] == "speech" for r in rows)
