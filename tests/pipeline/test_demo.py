@@ -9,17 +9,19 @@ from tests.conftest import require
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_resumes(tmp_path):
     from usad import Encoder
-    from usad.pipeline import DemoConfig, DemoTeacher, run_demo
+    from usad.pipeline import DemoConfig, run_demo
     from usad.teachers.registry import check_teacher
 
     for name in ("whisper-base", "basic-pitch"):
         ok, why = check_teacher(name)
         require(ok, f"{name}: {why}")
-    whisper = DemoTeacher("whisper-base", "speech", options={"window": "clip"})
+    teachers = ("teachers=[{name: whisper-base, domain: speech, k: 2, options: {window: clip}}, "
+                "{name: basic-pitch, domain: music, k: 2}]")
     cfg = DemoConfig(out=str(tmp_path / "run"), corpus=str(tmp_path / "corpus"), size="small",
-                     student="small", student_overrides={"dim": 64, "num_layers": 2, "num_heads": 2},
-                     teachers=[whisper, DemoTeacher("basic-pitch", "music")], stage2_teacher=whisper,
-                     stage1_minutes=0.25, stage2_minutes=0.15, batch_seconds=16.0, warmup_steps=2,
+                     stage1_minutes=0.25, stage2_minutes=0.15,
+                     overrides=["student.overrides={dim: 64, num_layers: 2, num_heads: 2}",
+                                "data.max_duration=16.0", "optim.warmup_steps=2"],
+                     stage1_overrides=[teachers],
                      probe_tasks=["spoken_language", "note_pitch"], probe_seeds=(0,), probe_lrs=(1e-3,))
     logs = []
     summary = run_demo(cfg, log=logs.append)
@@ -36,7 +38,17 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path):
         row = summary["domains"][domain]
         assert row["student"] is not None and row["specialist_score"] is not None
         assert row["ratio"] == pytest.approx(row["student"] / row["specialist_score"])
-    assert set(summary["encoders_all"]) == {"student (stage 1)", "student", "whisper-base", "basic-pitch"}
+    assert set(summary["encoders_all"]) == {"student (stage 1)", "student", "whisper-base", "basic-pitch",
+                                            "random-init (stage1)", "spectral stats"}
+    # the two students share one architecture: one random-init control stands beside both
+    assert set(summary["controls"]) == {"random-init (stage1)", "spectral stats"}
+    for domain in ("speech", "music"):
+        row = summary["domains"][domain]
+        lo, hi = row["student_ci95"]
+        assert lo <= row["student"] <= hi and row["ratio_ci95"] is not None
+        assert row["vs_random_init"]["verdict"] in ("higher", "lower", "not distinguishable")
+    assert summary["tasks"]["note_pitch"]["scores"]["student"]["ci95"] is not None
+    assert summary["recipes"]["stage1"]["loss"]["target_norm"] == "standardize"
     report = (run / "report" / "report.md").read_text()
     assert "spoken_language" in report and "note_pitch" in report
     assert (run / "report" / "plots" / "scores.png").stat().st_size > 0

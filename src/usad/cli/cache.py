@@ -1,13 +1,22 @@
-"""`usad cache`: precompute teacher layers for a corpus manifest (sharded fp16 safetensors, resumable)."""
+"""`usad cache`: precompute teacher layers for a corpus manifest (sharded fp16 safetensors, resumable).
+
+Either one teacher (``--teacher NAME --manifest M --out DIR [--layers ...]``) or every teacher of a recipe, with
+exactly the layers its mapping reads, into the folders training will look in (``--config RECIPE [key=value]``:
+``cache_root`` or each teacher's ``cache``, over ``data.train``).
+"""
 from __future__ import annotations
 
 import argparse
 
+from usad.errors import ConfigError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--teacher", required=True, help="teacher name (see `usad teachers`), hf:<dir>, test:...")
-    parser.add_argument("--manifest", required=True, help="JSONL corpus manifest (docs/interfaces.md)")
-    parser.add_argument("--out", required=True, help="cache root; a folder keyed by teacher+layers+config is made")
+    parser.add_argument("--config", help="recipe (YAML or packaged name): cache every teacher it uses")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="recipe overrides (with --config)")
+    parser.add_argument("--teacher", help="teacher name (see `usad teachers`), hf:<dir>, test:...")
+    parser.add_argument("--manifest", help="JSONL corpus manifest (docs/interfaces.md)")
+    parser.add_argument("--out", help="cache root; a folder keyed by teacher+layers+config is made")
     parser.add_argument("--layers", type=int, nargs="+", default=None,
                         help="layers to store (default: the sparse K=4 selection of the teacher)")
     parser.add_argument("--shard-size", type=int, default=256, help="clips per shard (default 256)")
@@ -17,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config:
+        return _from_recipe(args)
+    if not (args.teacher and args.manifest and args.out):
+        raise ConfigError("give --config RECIPE, or --teacher, --manifest and --out")
     from usad.teachers.cache import build_cache
     from usad.teachers.registry import load_teacher
 
@@ -24,4 +37,22 @@ def run(args: argparse.Namespace) -> int:
     folder = build_cache(teacher, args.manifest, args.out, layers=args.layers, shard_size=args.shard_size,
                          batch_size=args.batch_size, progress=not args.no_progress)
     print(f"cache ready: {folder}")
+    return 0
+
+
+def _from_recipe(args: argparse.Namespace) -> int:
+    from usad.distill.cache_plan import build_caches, plan_caches
+    from usad.distill.config import load_config
+
+    cfg = load_config(args.config, args.overrides)
+    if len(cfg.data.train) != 1:
+        raise ConfigError(f"recipe {args.config}: --config caching needs exactly one data.train manifest, got "
+                          f"{cfg.data.train}; cache each with --teacher/--manifest/--out")
+    jobs = plan_caches([cfg])
+    if not jobs:
+        raise ConfigError(f"recipe {args.config}: no teacher has a cache folder; set cache_root or "
+                          f"teachers[].cache")
+    build_caches(jobs, cfg.data.train[0], args.device)
+    for job in jobs:
+        print(f"cache ready: {job.teacher.name} layers {sorted(job.layers)} -> {job.folder}")
     return 0

@@ -22,6 +22,7 @@ class StudentConfig:
     preset: str = "small"                      # usad.Encoder.from_preset name
     overrides: dict = field(default_factory=dict)  # EncoderConfig fields, e.g. {num_layers: 2, dim: 64}
     init_from: str | None = None               # stage 2 / up-scaled start: a student dir or a run dir
+    warm_start: str | None = None              # copy a teacher's blocks where shapes allow (e.g. whisper-base)
 
 
 @dataclass
@@ -30,8 +31,10 @@ class TeacherConfig:
     domain: str | None = None                  # override the teacher's declared domain (speech|sound|music|any)
     k: int = 4                                 # sparse mapping pairs
     mapping: Any = None                        # explicit "3:6,6:12" / [[3, 6]] / "last"; overrides k
-    cache: str | None = None                   # directory of precomputed targets (usad cache) instead of live
+    cache: str | None = None                   # precomputed targets (usad cache) instead of live; default
+                                               # <cache_root>/<name> when the recipe sets cache_root
     options: dict = field(default_factory=dict)  # extra keyword arguments for load_teacher
+    weight: float = 1.0                        # scales this teacher's loss term (after the domain weights)
 
 
 @dataclass
@@ -95,6 +98,7 @@ class TrainConfig:
 @dataclass
 class DistillConfig:
     stage: int = 1
+    cache_root: str | None = None              # feature caches of every teacher without its own ``cache``
     student: StudentConfig = field(default_factory=StudentConfig)
     teachers: list[TeacherConfig] = field(default_factory=list)
     heads: HeadsConfig = field(default_factory=HeadsConfig)
@@ -275,6 +279,8 @@ def validate(cfg: DistillConfig) -> None:
             raise ConfigError(f"config teachers.{i}.name is empty")
         if t.k < 1:
             raise ConfigError(f"config teachers.{i}.k must be >= 1, got {t.k}")
+        if not t.weight > 0:
+            raise ConfigError(f"config teachers.{i}.weight must be > 0, got {t.weight}")
     names = [t.name for t in cfg.teachers]
     if len(set(names)) != len(names):
         raise ConfigError(f"config teachers: duplicate names {names}")

@@ -1,13 +1,13 @@
 """The multi-teacher objective: heads' predictions vs aligned teacher targets, L1-cos, domain-weighted.
 
-Frame alignment (METHOD.md section 3): both sides are brought to the SLOWER of the two frame rates with
+Frame alignment: both sides are brought to the SLOWER of the two frame rates with
 ``usad.teachers.align_frames``. For a teacher slower than the student (25 Hz vs 50 Hz) the student's head
 predictions are mean-pooled (the paper's choice; gradients flow through the pooling); for a faster teacher
 (CREPE at 100 Hz, Basic Pitch at 86 Hz) the teacher's targets are pooled / interpolated down to the student rate.
 A frame counts only where both sides are valid.
 
 Total loss = sum over teachers m of sum_{b,t} w_m(domain_b) * l_{m,b,t} / N_valid, averaged over the teacher's
-layer pairs; with uniform weights this is the mean over teachers (the weights of a sample sum to 1).
+layer pairs and scaled by the teacher's ``weight`` (default 1); with uniform weights this is the mean over teachers.
 """
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ def align_pair(pred: torch.Tensor, pred_mask: torch.Tensor, student_rate: float,
 
 def multi_teacher_loss(predictions: dict[str, dict[LayerPair, torch.Tensor]], student_mask: torch.Tensor,
                        student_rate: float, targets: dict[str, TeacherOutput], weights: torch.Tensor,
-                       order: list[str]) -> ObjectiveResult:
-    """predictions[t][pair]: (B, Ts, D_t); targets[t].features[layer]: (B, Tt, D_t); weights: (B, M) in ``order``."""
+                       order: list[str], scales: dict[str, float] | None = None) -> ObjectiveResult:
+    """predictions[t][pair]: (B, Ts, D_t); targets[t].features[layer]: (B, Tt, D_t); weights: (B, M) in ``order``;
+    scales[t]: a teacher's loss scale (``teachers[].weight``, default 1)."""
     total = None
     per_teacher, frames = {}, {}
     for m, name in enumerate(order):
@@ -60,7 +61,7 @@ def multi_teacher_loss(predictions: dict[str, dict[LayerPair, torch.Tensor]], st
             weighted_sum = weighted_sum + w_sum / n
             plain_sum += float(u_sum) / n
             count += n
-        term = weighted_sum / len(pairs)
+        term = weighted_sum / len(pairs) * (scales or {}).get(name, 1.0)
         total = term if total is None else total + term
         per_teacher[name] = plain_sum / len(pairs)
         frames[name] = count

@@ -11,26 +11,27 @@ from torch import nn
 from usad.distill.config import StudentConfig
 from usad.distill.heads import HeadSet
 from usad.distill.mapping import LayerPair
-from usad.checkpoint import CheckpointError, read_config
+from usad.checkpoint import read_config
+from usad.errors import UsadError
 from usad.io import atomic_write_text, save_safetensors
 from usad.model import Encoder, EncoderConfig
 from usad.model.config import preset_config
 
 
+class StudentNotFound(UsadError, FileNotFoundError):
+    """No student checkpoint at the given path (a usad error, and a FileNotFoundError as before)."""
+
+
 def resolve_student_dir(path: str | os.PathLike) -> Path:
-    """A student folder (config.json + model.safetensors), a run folder holding ``student/``, or a hub id."""
+    """A student folder (config.json + model.safetensors), or a run folder holding ``student/`` (local only:
+    recipe paths such as ``runs/stage1-base`` look like hub ids, and a missing stage 1 must not reach the Hub)."""
     p = Path(path)
     if (p / "config.json").is_file():
         return p
     if (p / "student" / "config.json").is_file():
         return p / "student"
-    from usad.hub import download, is_hub_id
-
-    if is_hub_id(path):
-        return download(str(path))
-    raise CheckpointError(f"{path}: neither a student checkpoint (config.json + model.safetensors) nor a run "
-                          f"folder with student/ (nor a hub id org/name); pass the out_dir of a finished "
-                          f"`usad distill` run")
+    raise StudentNotFound(f"{path}: neither a student checkpoint (config.json + model.safetensors) nor a run "
+                          f"folder with student/; pass the out_dir of a finished `usad distill` run")
 
 
 def student_config(cfg: StudentConfig) -> EncoderConfig:
@@ -41,11 +42,17 @@ def student_config(cfg: StudentConfig) -> EncoderConfig:
 
 
 def build_student(cfg: StudentConfig) -> Encoder:
-    """``init_from`` (stage 2, up-scaled models) loads trained weights; otherwise a random preset."""
+    """``init_from`` (stage 2, up-scaled models) loads trained weights; otherwise a random preset, with a
+    teacher's blocks copied in when ``warm_start`` names one."""
     if cfg.init_from:
         enc = Encoder.from_pretrained(resolve_student_dir(cfg.init_from))
         return enc.train()
-    return Encoder.from_preset(cfg.preset, **cfg.overrides).train()
+    enc = Encoder.from_preset(cfg.preset, **cfg.overrides)
+    if cfg.warm_start:
+        from usad.distill.warm_start import warm_start
+
+        warm_start(enc, cfg.warm_start)
+    return enc.train()
 
 
 class DistillModel(nn.Module):

@@ -1,7 +1,8 @@
 """The run's teachers: each loaded (live or cached), with its domain and its student->teacher layer pairs."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import torch
 
@@ -55,11 +56,22 @@ def load_cached(cfg: TeacherConfig, student_layers: int, stage: int,
     return teacher.to(device).freeze(), pairs
 
 
+def cache_dir(cfg: TeacherConfig, cache_root: str | None) -> str | None:
+    """A teacher's feature cache: its own ``cache``, else ``<cache_root>/<name>`` (name made path-safe)."""
+    if cfg.cache:
+        return cfg.cache
+    if cache_root:
+        return str(Path(cache_root) / "".join(c if c.isalnum() or c in "-_." else "_" for c in cfg.name))
+    return None
+
+
 def build_teachers(configs: list[TeacherConfig], student_layers: int, stage: int,
-                   device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> list[TeacherSlot]:
+                   device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
+                   cache_root: str | None = None) -> list[TeacherSlot]:
     slots = []
     for cfg in configs:
-        if cfg.cache:
+        if cache_dir(cfg, cache_root):
+            cfg = replace(cfg, cache=cache_dir(cfg, cache_root))
             teacher, pairs = load_cached(cfg, student_layers, stage, device)
         else:
             teacher = load_teacher(cfg.name, device=device, dtype=dtype, **cfg.options)

@@ -121,7 +121,8 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
     tdt = {"bf16": torch.bfloat16, "fp32": None}.get(tc.teacher_dtype,
                                                      torch.bfloat16 if env.device.type == "cuda" else None)
 
-    slots = build_teachers(cfg.teachers, student_config(cfg.student).num_layers, cfg.stage, env.device, tdt)
+    slots = build_teachers(cfg.teachers, student_config(cfg.student).num_layers, cfg.stage, env.device, tdt,
+                           cfg.cache_root)
     seed_everything(tc.seed)  # loading teachers may draw random numbers; the student must not depend on that
     student = build_student(cfg.student)
     heads = HeadSet(student.config.dim, {s.name: s.pairs for s in slots}, {s.name: s.dims for s in slots},
@@ -281,7 +282,8 @@ def _micro_step(forward, wrapped, batch, slots: list[TeacherSlot], order, domain
         with amp:
             predictions, mask = forward(wav, lengths)
         rate = wrapped.module.student.frame_rate if hasattr(wrapped, "module") else wrapped.student.frame_rate
-        res = multi_teacher_loss(predictions, mask, rate, targets, weights, order)
+        res = multi_teacher_loss(predictions, mask, rate, targets, weights, order,
+                                 {t.name: t.weight for t in cfg.teachers})
         if not torch.isfinite(res.loss):
             raise FloatingPointError(f"non-finite loss ({float(res.loss)}) on clips {batch.ids[:4]}...: lower "
                                      f"optim.lr, check the audio, or use train.precision=fp32")

@@ -1,4 +1,4 @@
 """The end-to-end main job: build data, cache teacher targets, distil (stage 1 + stage 2), probe, report."""
-from usad.pipeline.demo import DemoConfig, DemoTeacher, run_demo
+from usad.pipeline.demo import DemoConfig, run_demo
 
-__all__ = ["DemoConfig", "DemoTeacher", "run_demo"]
+__all__ = ["DemoConfig", "run_demo"]

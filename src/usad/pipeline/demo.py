@@ -1,7 +1,9 @@
 """The main job, offline: corpus -> teacher targets -> stage 1 -> stage 2 -> probing -> report.
 
-Every step is idempotent: a re-run reuses the corpus, the teacher caches, finished training runs (their final
-student) and cached probe features, so an interrupted demo resumes where it stopped.
+The training side is two packaged recipes (``cpu-stage1``, ``cpu-stage2``; ``usad distill --list``) that the
+demo loads with a few overrides (where the corpus, caches and runs live, the budgets, the device). Every step is
+idempotent: a re-run reuses the corpus, the teacher caches, finished training runs and cached probe features, so
+an interrupted demo resumes where it stopped.
 """
 from __future__ import annotations
 
@@ -16,52 +18,23 @@ from usad.pipeline.summary import goal_summary
 
 
 @dataclass
-class DemoTeacher:
-    """A teacher of the demo: registry name, the domain it is the expert of, and its load options."""
-
-    name: str
-    domain: str
-    k: int = 4
-    options: dict = field(default_factory=dict)
-
-    @property
-    def spec(self) -> str:
-        """The evaluation spec (``teacher:NAME[,key=value...]``), with the same options as in training."""
-        return "teacher:" + ",".join([self.name] + [f"{k}={v}" for k, v in sorted(self.options.items())])
-
-
-def _whisper() -> DemoTeacher:
-    # "clip" window: cost follows clip length instead of 30 s per clip (see docs/teachers.md)
-    return DemoTeacher("whisper-base", "speech", options={"window": "clip"})
-
-
-def _default_teachers() -> list[DemoTeacher]:
-    return [_whisper(), DemoTeacher("birdnet", "sound"), DemoTeacher("basic-pitch", "music")]
-
-
-@dataclass
 class DemoConfig:
     out: str = "runs/demo"                      # everything the run writes (training runs, caches, report)
     corpus: str = "data/corpus"                 # corpus + probe suite (usad corpus build)
     size: str = "default"                       # corpus size: small (CI) | default (CPU demo) | full
     device: str = "cpu"                         # cpu | cuda
-    student: str = "small"                      # student preset, narrowed for 2 CPU cores (see README):
-    student_overrides: dict = field(default_factory=lambda: {"dim": 256, "num_layers": 6, "num_heads": 4})
-    teachers: list[DemoTeacher] = field(default_factory=_default_teachers)
-    stage2_teacher: DemoTeacher = field(default_factory=_whisper)   # final layer = stage-2 target
-    stage1_minutes: float = 11.0                # training budget (wall clock) of each stage
-    stage2_minutes: float = 4.0
-    max_steps: int = 100000                     # the LR schedule's horizon is set from the budget (see below)
-    crop_seconds: float = 4.0
-    batch_seconds: float = 64.0                 # audio seconds per batch
-    lr: float = 8e-4
-    warmup_steps: int = 30
+    stage1: str = "cpu-stage1"                  # recipes (packaged names or YAML paths)
+    stage2: str = "cpu-stage2"
+    stage1_minutes: float | None = None         # None: the recipe's train.max_minutes
+    stage2_minutes: float | None = None
+    overrides: list[str] = field(default_factory=list)         # key=value for both stages (e.g. student size)
+    stage1_overrides: list[str] = field(default_factory=list)
+    stage2_overrides: list[str] = field(default_factory=list)
     seed: int = 0
-    # Probe protocol sized for 2 CPU cores (5 encoders x 9 tasks in ~15 min): one learning rate, one seed.
-    # `usad probe` defaults to the full grid (1e-4, 1e-3, 1e-2) x seeds (0, 1); pass them here on a GPU.
+    # Probe protocol sized for 2 CPU cores: one learning rate, one seed (`usad probe` runs the full grid).
     probe_seeds: tuple = (0,)
     probe_lrs: tuple = (1e-3,)
-    probe_batch: int = 1024                     # probe minibatch (frames for event tasks)
+    probe_batch: int = 1024                     # probe minibatch (frames for frame-level tasks)
     probe_tasks: list[str] | None = None        # None = every task of the suite
     skip_missing_teachers: bool = True          # e.g. BirdNET not installed: train without it, say so
 
@@ -70,15 +43,35 @@ def _log(msg: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def _usable_teachers(cfg: DemoConfig, log: Callable[[str], None]) -> list[DemoTeacher]:
+def stage_configs(cfg: DemoConfig, log: Callable[[str], None] = _log):
+    """The two stages' DistillConfigs for this demo's folders, budgets and device (missing teachers dropped)."""
+    from usad.distill.config import load_config
+
+    out, corpus = Path(cfg.out), Path(cfg.corpus)
+    common = [f"data.train=[{corpus / 'train' / 'all.jsonl'}]", f"cache_root={out / 'teacher-cache'}",
+              f"train.device={cfg.device}", f"train.seed={cfg.seed}"]
+    s1 = common + [f"train.out_dir={out / 'stage1'}"]
+    s2 = common + [f"train.out_dir={out / 'stage2'}", f"student.init_from={out / 'stage1'}"]
+    if cfg.stage1_minutes is not None:
+        s1.append(f"train.max_minutes={cfg.stage1_minutes}")
+    if cfg.stage2_minutes is not None:
+        s2.append(f"train.max_minutes={cfg.stage2_minutes}")
+    c1 = load_config(cfg.stage1, s1 + cfg.overrides + cfg.stage1_overrides)
+    c2 = load_config(cfg.stage2, s2 + cfg.overrides + cfg.stage2_overrides)
+    for c in (c1, c2):
+        c.teachers = _usable(c.teachers, cfg.skip_missing_teachers, log)
+    return c1, c2
+
+
+def _usable(teachers, skip: bool, log: Callable[[str], None]):
     from usad.teachers.registry import check_teacher
 
     keep = []
-    for t in cfg.teachers:
+    for t in teachers:
         ok, why = check_teacher(t.name)
         if ok:
             keep.append(t)
-        elif cfg.skip_missing_teachers:
+        elif skip:
             log(f"teacher {t.name} ({t.domain}) cannot load here and is left out: {why}")
         else:
             raise RuntimeError(f"teacher {t.name} cannot load: {why}")
@@ -87,80 +80,21 @@ def _usable_teachers(cfg: DemoConfig, log: Callable[[str], None]) -> list[DemoTe
     return keep
 
 
-def _student_layers(cfg: DemoConfig) -> int:
-    from usad.model.config import preset_config
-
-    return preset_config(cfg.student, **cfg.student_overrides).num_layers
-
-
-def _teacher_config(t: DemoTeacher, stage: int, cache_root: Path | None = None) -> dict:
-    cfg = {"name": t.name, "domain": t.domain, "options": dict(t.options)}
-    cfg.update({"k": t.k} if stage == 1 else {"mapping": "last"})
-    if cache_root is not None:
-        cfg["cache"] = str(cache_root / t.name)
-    return cfg
+def teacher_spec(t) -> str:
+    """The evaluation spec of a recipe's teacher (``teacher:NAME[,key=value...]``), with its training options."""
+    return "teacher:" + ",".join([t.name] + [f"{k}={v}" for k, v in sorted(t.options.items())])
 
 
-def _teacher_layers(t: DemoTeacher, student_layers: int, stage: int) -> list[int]:
-    from usad.distill.config import TeacherConfig
-    from usad.distill.teacher_set import pairs_for
-    from usad.teachers import teacher_info
-
-    pairs = pairs_for(TeacherConfig(**_teacher_config(t, stage)), teacher_info(t.name, **t.options),
-                      student_layers, stage)
-    return sorted({p.teacher for p in pairs})
-
-
-def _cache_targets(cfg: DemoConfig, manifest: Path, teachers: list[DemoTeacher], cache_root: Path,
-                   log: Callable[[str], None]) -> dict[str, float]:
-    """Precompute every teacher layer training needs (stage 1 and stage 2) once; returns seconds per teacher."""
-    from usad.teachers import load_teacher
-    from usad.teachers.cache import build_cache
-
-    n_layers = _student_layers(cfg)
-    need: dict[str, tuple[DemoTeacher, set[int]]] = {}
-    for t, stage in [(t, 1) for t in teachers] + [(cfg.stage2_teacher, 2)]:
-        if t.name in need and need[t.name][0].options != t.options:
-            raise ValueError(f"teacher {t.name} is used with two different option sets; use one")
-        need.setdefault(t.name, (t, set()))[1].update(_teacher_layers(t, n_layers, stage))
-    times = {}
-    for name, (t, layers) in need.items():
-        t0 = time.perf_counter()
-        log(f"teacher targets: {name} layers {sorted(layers)} over {manifest.name}")
-        teacher = load_teacher(name, device=cfg.device, **t.options)
-        build_cache(teacher, manifest, cache_root / name, layers=sorted(layers))
-        del teacher
-        times[name] = round(time.perf_counter() - t0, 1)
-    return times
-
-
-def _distill_config(cfg: DemoConfig, stage: int, manifest: Path, teachers: list[dict], out_dir: Path,
-                    minutes: float, init_from: str | None) -> dict:
-    return {
-        "stage": stage,
-        "student": {"preset": cfg.student, "overrides": dict(cfg.student_overrides), "init_from": init_from},
-        "teachers": teachers,
-        "heads": {"hidden": 512},
-        "loss": {"omega": 10.0},
-        "data": {"train": [str(manifest)], "crop_seconds": cfg.crop_seconds, "max_duration": cfg.batch_seconds,
-                 "num_buckets": 4, "num_workers": 1, "upsample": {"sound": 2.0, "music": 2.0}},
-        "optim": {"lr": cfg.lr, "warmup_steps": cfg.warmup_steps},
-        "train": {"out_dir": str(out_dir), "max_steps": cfg.max_steps, "max_minutes": minutes,
-                  "log_every": 10, "ckpt_every": 50, "seed": cfg.seed, "device": cfg.device},
-    }
-
-
-def _train_stage(cfg: DemoConfig, stage: int, manifest: Path, teachers: list[dict], out_dir: Path,
-                 minutes: float, init_from: str | None, log: Callable[[str], None]) -> Path:
-    from usad.distill.config import load_config
+def train_stage(dcfg, log: Callable[[str], None] = _log) -> Path:
+    """Train one stage unless its run folder holds a finished student; returns the student folder."""
     from usad.distill.trainer import train
 
+    out_dir = Path(dcfg.train.out_dir)
     student_dir = out_dir / "student"
     if (student_dir / "config.json").is_file() and (out_dir / "done.json").is_file():
-        log(f"stage {stage}: finished earlier, reusing {student_dir}")
+        log(f"stage {dcfg.stage}: finished earlier, reusing {student_dir}")
         return student_dir
-    dcfg = load_config(_distill_config(cfg, stage, manifest, teachers, out_dir, minutes, init_from))
-    log(f"stage {stage}: training for {minutes:g} min -> {out_dir}")
+    log(f"stage {dcfg.stage}: training for {dcfg.train.max_minutes:g} min -> {out_dir}")
     t0 = time.perf_counter()
     result = train(dcfg)
     (out_dir / "done.json").write_text(json.dumps({"step": result.step, "last_loss": result.last_loss,
@@ -172,6 +106,7 @@ def _train_stage(cfg: DemoConfig, stage: int, manifest: Path, teachers: list[dic
 def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
     """Run the whole job; returns the summary written to ``<out>/summary.json``."""
     from usad.corpus.build import build
+    from usad.distill.cache_plan import build_caches, plan_caches
     from usad.eval import ProbeProtocol, run_probe_suite
 
     out, corpus = Path(cfg.out), Path(cfg.corpus)
@@ -181,30 +116,26 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
     t0 = time.perf_counter()
     log(f"corpus ({cfg.size}) -> {corpus}")
     build(corpus, size=cfg.size, seed=cfg.seed)
-    manifest = corpus / "train" / "all.jsonl"
     suite = corpus / "probe"
     timings["corpus_s"] = round(time.perf_counter() - t0, 1)
 
-    teachers = _usable_teachers(cfg, log)
-    cache_root = out / "teacher-cache"
+    c1, c2 = stage_configs(cfg, log)
     t0 = time.perf_counter()
-    timings["teacher_cache_s"] = _cache_targets(cfg, manifest, teachers, cache_root, log)
+    timings["teacher_cache_s"] = build_caches(plan_caches([c1, c2]), c1.data.train[0], cfg.device, log)
     timings["teacher_cache_total_s"] = round(time.perf_counter() - t0, 1)
 
-    stage1 = [_teacher_config(t, 1, cache_root) for t in teachers]
     t0 = time.perf_counter()
-    s1 = _train_stage(cfg, 1, manifest, stage1, out / "stage1", cfg.stage1_minutes, None, log)
+    s1 = train_stage(c1, log)
     timings["stage1_s"] = round(time.perf_counter() - t0, 1)
-    stage2 = [_teacher_config(cfg.stage2_teacher, 2, cache_root)]
     t0 = time.perf_counter()
-    s2 = _train_stage(cfg, 2, manifest, stage2, out / "stage2", cfg.stage2_minutes, str(s1), log)
+    s2 = train_stage(c2, log)
     timings["stage2_s"] = round(time.perf_counter() - t0, 1)
 
     encoders = {"student (stage 1)": f"student:{s1}", "student": f"student:{s2}"}
-    for t in teachers + [cfg.stage2_teacher]:
-        encoders.setdefault(t.name, t.spec)
+    for t in c1.teachers + c2.teachers:
+        encoders.setdefault(t.name, teacher_spec(t))
     t0 = time.perf_counter()
-    log(f"probing {len(encoders)} encoders on {suite}")
+    log(f"probing {len(encoders)} encoders and their controls on {suite}")
     protocol = ProbeProtocol(lrs=tuple(cfg.probe_lrs), seeds=tuple(cfg.probe_seeds), batch_size=cfg.probe_batch)
     results = run_probe_suite(suite, encoders, out / "report", protocol=protocol,
                               cache_dir=out / "probe-features", device=cfg.device, tasks=cfg.probe_tasks, log=log)
@@ -212,8 +143,8 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
 
     summary = goal_summary(results, student="student")
     summary["training"] = {f"stage{i}": json.loads((out / f"stage{i}" / "done.json").read_text()) for i in (1, 2)}
-    summary.update({"config": asdict(cfg), "timings": timings, "student_dir": str(s2),
-                    "report": str(out / "report" / "report.md")})
+    summary.update({"config": asdict(cfg), "recipes": {"stage1": c1.to_dict(), "stage2": c2.to_dict()},
+                    "timings": timings, "student_dir": str(s2), "report": str(out / "report" / "report.md")})
     tmp = out / ".summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=1, default=str))
     os.replace(tmp, out / "summary.json")

@@ -1,6 +1,7 @@
 """Teacher registry: names -> factories, plus what each teacher needs to load on this machine.
 
-Built-in names: whisper-base, crepe-full, crepe-tiny, basic-pitch, pesto, resemblyzer, birdnet,
+Built-in names: whisper-base, crepe-full, crepe-tiny, basic-pitch, pesto, resemblyzer, birdnet, fbank (the
+student's own log-mel input as a spectral target),
 ``hf:<dir-or-hub-id>`` (transformers audio models) and ``test:<dim>x<layers>@<rate>`` (random, unit tests only).
 Add your own with ``register_teacher(name, factory)`` (see examples/custom_teacher.py).
 """
@@ -66,6 +67,7 @@ _builtin("basic-pitch", "basic_pitch", "BasicPitchTeacher")
 _builtin("pesto", "pesto", "PestoTeacher")
 _builtin("resemblyzer", "resemblyzer", "ResemblyzerTeacher")
 _builtin("birdnet", "birdnet", "BirdNetTeacher")
+_builtin("fbank", "fbank", "FbankTeacher")
 
 
 def known_teachers() -> list[str]:

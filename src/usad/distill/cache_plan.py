@@ -1,0 +1,71 @@
+"""Which teacher layers a set of recipes needs, and building their feature caches once.
+
+``plan_caches([stage1, stage2])`` lists, per teacher and cache folder, the union of the layers the recipes'
+layer mappings read (stage 2's final layer and stage 1's sparse layers of one teacher land in one cache), so
+``build_caches`` runs each teacher once over the training manifest. ``usad cache --config RECIPE`` does this for
+one recipe.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from usad.distill.config import DistillConfig, TeacherConfig
+from usad.distill.student import student_config
+from usad.distill.teacher_set import cache_dir, pairs_for
+
+
+@dataclass
+class CacheJob:
+    teacher: TeacherConfig
+    folder: str
+    layers: set[int] = field(default_factory=set)
+
+
+def _student_layers(cfg: DistillConfig) -> int:
+    try:
+        return student_config(cfg.student).num_layers
+    except FileNotFoundError:   # stage 2 before stage 1 has run: its student is stage 1's, not yet written
+        from usad.model.config import preset_config
+
+        return preset_config(cfg.student.preset, **cfg.student.overrides).num_layers
+
+
+def plan_caches(configs: list[DistillConfig]) -> list[CacheJob]:
+    """One job per (teacher name, cache folder); raises when one teacher is used with two option sets."""
+    from usad.teachers import teacher_info
+
+    jobs: dict[tuple[str, str], CacheJob] = {}
+    for cfg in configs:
+        for t in cfg.teachers:
+            folder = cache_dir(t, cfg.cache_root)
+            if folder is None:
+                continue
+            info = teacher_info(t.name, **t.options)
+            if info is None:
+                raise ValueError(f"teacher {t.name!r}: its layout is only known after loading it; give it no "
+                                 "cache (live targets) or register it with info=")
+            job = jobs.setdefault((t.name, folder), CacheJob(t, folder))
+            if job.teacher.options != t.options:
+                raise ValueError(f"teacher {t.name!r} is cached in {folder} with two option sets "
+                                 f"({job.teacher.options} and {t.options}); give each its own cache")
+            job.layers.update(p.teacher for p in pairs_for(t, info, _student_layers(cfg), cfg.stage))
+    return list(jobs.values())
+
+
+def build_caches(jobs: list[CacheJob], manifest: str, device: str = "cpu",
+                 log: Callable[[str], None] = print) -> dict[str, float]:
+    """Build (or complete: finished shards are kept) every job's cache over one manifest; seconds per teacher."""
+    from usad.teachers import load_teacher
+    from usad.teachers.cache import build_cache
+
+    times = {}
+    for job in jobs:
+        t0 = time.perf_counter()
+        log(f"teacher targets: {job.teacher.name} layers {sorted(job.layers)} over {manifest}")
+        teacher = load_teacher(job.teacher.name, device=device, **job.teacher.options)
+        build_cache(teacher, manifest, job.folder, layers=sorted(job.layers))
+        del teacher
+        times[job.teacher.name] = round(time.perf_counter() - t0, 1)
+    return times

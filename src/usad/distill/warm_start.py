@@ -1,0 +1,54 @@
+"""Warm-starting a student from a teacher's weights where the shapes allow (``student.warm_start``).
+
+DistilHuBERT initialises its student from its teacher; here the Transformer blocks of a teacher whose blocks have
+the student's layout (pre-LN, fused qkv with bias, 4x GELU FFN) are copied into the student's first blocks. The
+student keeps its own front end (Kaldi fbank -> conv subsampler -> conv positions), which training adapts to feed
+the copied blocks. Known sources:
+
+- ``whisper-base``: 6 blocks of width 512, 8 heads (the student needs dim 512 and num_heads 8; with fewer than
+  6 layers it gets the first ones, with more the rest stay random).
+
+A source is registered in ``WARM_STARTS`` with a function returning the student-state-dict entries it fills.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from usad.model import Encoder
+
+
+def _whisper_base(student: Encoder) -> dict[str, torch.Tensor]:
+    from usad.teachers.whisper_ct2 import load_whisper_base_encoder
+
+    cfg = student.config
+    src = load_whisper_base_encoder()
+    if cfg.dim != src.cfg.dim or cfg.num_heads != src.cfg.heads or cfg.attention != "sdpa":
+        raise ValueError(f"student.warm_start=whisper-base needs a student of dim {src.cfg.dim}, num_heads "
+                         f"{src.cfg.heads} and attention sdpa (its blocks are copied as they are); this student "
+                         f"has dim {cfg.dim}, num_heads {cfg.num_heads}, attention {cfg.attention}")
+    out = {}
+    for i in range(min(cfg.num_layers, src.cfg.layers)):
+        b = src.blocks[i]
+        for ours, theirs in (("norm1", b.attn_ln), ("attn.qkv", b.qkv), ("attn.out", b.out), ("norm2", b.mlp_ln),
+                             ("ffn.0", b.fc1), ("ffn.3", b.fc2)):
+            out[f"blocks.{i}.{ours}.weight"] = theirs.weight.detach().float().clone()
+            out[f"blocks.{i}.{ours}.bias"] = theirs.bias.detach().float().clone()
+    return out
+
+
+WARM_STARTS: dict[str, Callable[[Encoder], dict[str, torch.Tensor]]] = {"whisper-base": _whisper_base}
+
+
+def warm_start(student: Encoder, source: str) -> list[str]:
+    """Copy ``source``'s weights into ``student`` in place; returns the parameter names it set."""
+    if source not in WARM_STARTS:
+        raise ValueError(f"student.warm_start={source!r}: known sources are {sorted(WARM_STARTS)}")
+    state = WARM_STARTS[source](student)
+    own = student.state_dict()
+    bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if bad:
+        raise ValueError(f"student.warm_start={source!r}: the student has no parameter of that shape for {bad[:3]}")
+    student.load_state_dict(state, strict=False)
+    return sorted(state)

@@ -1,0 +1,48 @@
+"""Recipe-driven caching: the union of the layers two stages read, one cache per teacher, found by training."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from distill_fixtures import tiny_config, write_corpus  # noqa: E402
+
+from usad.cli.main import main  # noqa: E402
+from usad.distill.cache_plan import plan_caches  # noqa: E402
+from usad.distill.config import load_config  # noqa: E402
+
+
+def _configs(tmp_path, manifest):
+    s1 = tiny_config(manifest, tmp_path / "s1")
+    s1["cache_root"] = str(tmp_path / "cache")
+    s2 = dict(s1, stage=2, teachers=[{"name": "test:16x4@25:speech"}])
+    s2["train"] = dict(s1["train"], out_dir=str(tmp_path / "s2"))
+    return load_config(s1), load_config(s2)
+
+
+def test_two_stages_share_one_cache_per_teacher_with_the_union_of_their_layers(tmp_path):
+    manifest = write_corpus(tmp_path / "corpus")
+    c1, c2 = _configs(tmp_path, manifest)
+    jobs = {j.teacher.name: j for j in plan_caches([c1, c2])}
+    # stage 1: K=4 over 4 layers -> 1..4; K=2 over 2 layers -> 1, 2; stage 2: the final layer (4)
+    assert jobs["test:16x4@25:speech"].layers == {1, 2, 3, 4}
+    assert jobs["test:8x2@100:music"].layers == {1, 2}
+    assert jobs["test:16x4@25:speech"].folder == str(tmp_path / "cache" / "test_16x4_25_speech")
+    c2.teachers[0].options = {"window": "clip"}
+    with pytest.raises(ValueError, match="two option sets"):
+        plan_caches([c1, c2])
+
+
+def test_usad_cache_config_builds_what_training_reads(tmp_path, capsys):
+    import yaml
+
+    from usad.distill.trainer import train
+
+    manifest = write_corpus(tmp_path / "corpus")
+    cfg = tiny_config(manifest, tmp_path / "run", max_steps=2)
+    cfg["cache_root"] = str(tmp_path / "cache")
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["cache", "--config", str(tmp_path / "recipe.yaml"), "--no-progress"]) == 0
+    assert "cache ready: test:16x4@25:speech layers [1, 2, 3, 4]" in capsys.readouterr().out
+    result = train(load_config(str(tmp_path / "recipe.yaml")))
+    assert result.step == 2
