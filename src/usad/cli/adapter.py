@@ -23,6 +23,6 @@ def run(args: argparse.Namespace) -> int:
 
     layer = int(args.layer) if args.layer.lstrip("-").isdigit() else args.layer
     out = write_encoder_file(args.kind, args.model, args.out, layer, args.device, args.class_name)
-    print(f"wrote {out}; run it with: "
-          + (f"python -m xares.run {out} TASK.py ..." if args.kind == "xares" else f"python -m xares_llm.run {out} ..."))
+    runner = "xares.run" if args.kind == "xares" else "xares_llm.run"
+    print(f"wrote {out}; run it with: python -m {runner} {out} ...")
     return 0
