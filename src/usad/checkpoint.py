@@ -1,19 +1,23 @@
 """Checkpoint files: ``model.safetensors`` + ``config.json``, written atomically, validated on load.
 
 ``config.json`` holds ``model_type`` ("usad-student"), ``format_version`` and the encoder config fields.
-Weights are read with safetensors only (no unpickling). Any problem raises :class:`CheckpointError` naming the
-directory, what was wrong and what to do.
+Weights are read with safetensors only (no unpickling); their names and shapes can be read from the file header
+alone (:func:`read_weight_shapes`), so a checkpoint is checked against its config before anything is built.
+Any problem raises :class:`CheckpointError` naming the directory, what was wrong and what to do.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+from usad.errors import UsadError
+from usad.io import atomic_write_text, make_temp_dir, save_safetensors
 
 MODEL_TYPE = "usad-student"
 FORMAT_VERSION = 1
@@ -21,8 +25,9 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint directory that cannot be written or loaded as a usad student."""
+class CheckpointError(UsadError, RuntimeError):
+    """A checkpoint directory that cannot be written or loaded as a usad student (also a RuntimeError, as it
+    was before the common base class)."""
 
 
 def save_checkpoint(directory: str | os.PathLike, state_dict: dict[str, torch.Tensor], config: dict) -> Path:
@@ -36,10 +41,10 @@ def save_checkpoint(directory: str | os.PathLike, state_dict: dict[str, torch.Te
     target.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     meta = {"model_type": MODEL_TYPE, "format_version": FORMAT_VERSION, **config}
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = make_temp_dir(target.parent, prefix=f".{target.name}.tmp-")
     try:
-        save_file(tensors, str(tmp / WEIGHTS_NAME), metadata={"format": "pt", "model_type": MODEL_TYPE})
-        (tmp / CONFIG_NAME).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        save_safetensors(tmp / WEIGHTS_NAME, tensors, metadata={"format": "pt", "model_type": MODEL_TYPE})
+        atomic_write_text(tmp / CONFIG_NAME, json.dumps(meta, indent=2, sort_keys=True) + "\n")
         if not target.exists():
             os.rename(tmp, target)
         else:
@@ -89,13 +94,30 @@ def load_weights(directory: str | os.PathLike, device: str | torch.device = "cpu
                               f"the checkpoint") from exc
 
 
-def check_weights(directory: str | os.PathLike, weights: dict[str, torch.Tensor],
-                  expected: dict[str, torch.Tensor]) -> None:
-    """Raise CheckpointError when ``weights`` lack keys, have extra keys or wrong shapes versus ``expected``."""
+def read_weight_shapes(directory: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes of ``model.safetensors`` from its header only (no tensor data is read)."""
+    path = Path(directory) / WEIGHTS_NAME
+    if not path.is_file():
+        raise CheckpointError(f"{directory}: missing {WEIGHTS_NAME}; the checkpoint is incomplete, re-save it")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except Exception as exc:  # SafetensorError for a bad header, OSError for unreadable files
+        raise CheckpointError(f"{path}: corrupt or truncated safetensors file ({exc}); re-save or re-download "
+                              f"the checkpoint") from exc
+
+
+def check_weights(directory: str | os.PathLike, weights: dict, expected: dict) -> None:
+    """Raise CheckpointError when ``weights`` lack keys, have extra keys or wrong shapes versus ``expected``.
+
+    Both map names to tensors or to shapes (tuples), e.g. :func:`read_weight_shapes` of the file."""
+    def shape(v) -> tuple[int, ...]:
+        return tuple(v.shape) if hasattr(v, "shape") else tuple(v)
+
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
-    wrong = [f"{k}: file {tuple(weights[k].shape)} vs model {tuple(expected[k].shape)}"
-             for k in sorted(set(expected) & set(weights)) if weights[k].shape != expected[k].shape]
+    wrong = [f"{k}: file {shape(weights[k])} vs model {shape(expected[k])}"
+             for k in sorted(set(expected) & set(weights)) if shape(weights[k]) != shape(expected[k])]
     if missing or unexpected or wrong:
         parts = []
         for label, items in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", wrong)):

@@ -45,7 +45,7 @@ def test_extract_directory_writes_mirrored_features_and_reports_failures(audio_d
     failed = summary["failed"]
     assert set(failed) == {str(audio_dir / "short.wav"), str(audio_dir / "corrupt.wav")}
     assert "at least 400 samples" in failed[str(audio_dir / "short.wav")]
-    assert "cannot read audio" in failed[str(audio_dir / "corrupt.wav")]
+    assert "cannot decode audio" in failed[str(audio_dir / "corrupt.wav")]
     printed = capsys.readouterr().out
     assert "wrote 3 file(s)" in printed and "FAILED" in printed and "corrupt.wav" in printed
 

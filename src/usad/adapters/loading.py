@@ -1,25 +1,55 @@
-"""How every adapter finds its encoder: a saved student folder, or ``preset:NAME[,k=v]`` (random weights)."""
+"""How every adapter finds its encoder: a saved student folder, a hub id ``org/name``, or ``preset:NAME[,k=v]``
+(random weights). With no model given, ``USAD_MODEL`` (and ``USAD_LAYER``, ``USAD_DEVICE``) in the environment
+name it: the route for runners that build the encoder class with no arguments (``python -m xares.run``)."""
 from __future__ import annotations
 
 import os
 
 import torch
 
+from usad.errors import ConfigError
 
-def load_encoder(model: str | os.PathLike | torch.nn.Module, device: str | torch.device = "cpu",
+ENV_MODEL, ENV_LAYER, ENV_DEVICE = "USAD_MODEL", "USAD_LAYER", "USAD_DEVICE"
+
+
+def model_from_env(model: str | os.PathLike | torch.nn.Module | None) -> str | os.PathLike | torch.nn.Module:
+    """``model`` if given, else ``$USAD_MODEL``; ConfigError saying both routes when neither is set."""
+    if isinstance(model, torch.nn.Module) or (model is not None and str(model)):
+        return model
+    spec = os.environ.get(ENV_MODEL, "").strip()
+    if not spec:
+        raise ConfigError("no model given: pass the folder of a trained student (Encoder.save_pretrained) or a hub "
+                          "id org/name, or 'preset:small' for randomly initialised weights. Runners that build "
+                          f"the encoder with no arguments read ${ENV_MODEL} (e.g. {ENV_MODEL}=runs/demo/stage2/"
+                          "student), or use a file written by `usad adapter --model ... --out encoder.py`.")
+    return spec
+
+
+def layer_from_env(layer: int | str | None) -> int | str:
+    """``layer`` if given, else ``$USAD_LAYER`` (a block index, "last" or "mean"), else "last"."""
+    if layer is not None:
+        return layer
+    value = os.environ.get(ENV_LAYER, "").strip() or "last"
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
+def device_from_env(device: str | torch.device | None) -> str | torch.device:
+    return device if device is not None else (os.environ.get(ENV_DEVICE, "").strip() or "cpu")
+
+
+def load_encoder(model: str | os.PathLike | torch.nn.Module | None = None, device: str | torch.device = "cpu",
                  seed: int = 0) -> torch.nn.Module:
-    """``model``: an ``Encoder``, a folder written by ``Encoder.save_pretrained``, or ``preset:NAME[,k=v,...]``
-    (randomly initialised with ``seed``; for checks and baselines only). Returns the encoder frozen, in eval mode."""
+    """``model``: an ``Encoder``, a folder written by ``Encoder.save_pretrained``, a hub id ``org/name``, or
+    ``preset:NAME[,k=v,...]`` (randomly initialised with ``seed``; for checks and baselines only); None or ""
+    reads ``$USAD_MODEL``. Returns the encoder frozen, in eval mode."""
     from usad import Encoder
     from usad.eval.sources import parse_overrides
 
+    model = model_from_env(model)
     if isinstance(model, torch.nn.Module):
         enc = model
     else:
         spec = str(model)
-        if not spec:
-            raise ValueError("no model given: pass the folder of a trained student (Encoder.save_pretrained), "
-                             "or 'preset:small' for randomly initialised weights")
         if spec.startswith("preset:"):
             name, _, rest = spec[len("preset:"):].partition(",")
             with torch.random.fork_rng(devices=[]):
@@ -42,7 +72,7 @@ def pick_layer(out, layer: int | str | None) -> torch.Tensor:
         return torch.stack(hs).mean(0)
     i = int(layer)
     if not 0 <= i < len(hs):
-        raise ValueError(f"layer {layer} out of range 0..{len(hs) - 1}")
+        raise ConfigError(f"layer {layer} out of range 0..{len(hs) - 1}")
     return hs[i]
 
 

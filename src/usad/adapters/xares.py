@@ -1,21 +1,27 @@
 """X-ARES encoder for a usad student (``xares.audio_encoder_checker.check_audio_encoder`` contract):
 ``sampling_rate``, ``output_dim``, ``hop_size_in_ms``; ``forward(audio: (B, S), audio_attention_mask=None)
--> (B, T, D)`` (padded frames zeroed)."""
+-> (B, T, D)`` (padded frames zeroed).
+
+X-ARES's runner builds the class with no arguments (``python -m xares.run usad/adapters/xares.py TASKS...``):
+then ``USAD_MODEL`` (student folder, hub id or ``preset:NAME``), ``USAD_LAYER`` and ``USAD_DEVICE`` choose the
+model; or write a file for one model with ``usad adapter --for xares --model DIR --out encoder.py``.
+"""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from usad.adapters.loading import load_encoder, mask_from_attention, pick_layer
+from usad.adapters.loading import device_from_env, layer_from_env, load_encoder, mask_from_attention, pick_layer
 
 
 class USADEncoder(nn.Module):
     sampling_rate = 16000
 
-    def __init__(self, model: str | nn.Module = "", layer: int | str = "last", device: str = "cpu") -> None:
+    def __init__(self, model: str | nn.Module | None = None, layer: int | str | None = None,
+                 device: str | None = None) -> None:
         super().__init__()
-        self.encoder = load_encoder(model, device)
-        self.layer = layer
+        self.encoder = load_encoder(model, device_from_env(device))
+        self.layer = layer_from_env(layer)
         self.output_dim = int(self.encoder.config.dim)
         self.hop_size_in_ms = 1000.0 / float(self.encoder.config.frame_rate)
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from usad.cli import comma_list
@@ -71,9 +69,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"peak: {rows[0]['peak_tflops']:.2f} TFLOP/s ({rows[0]['peak_source']}); device {args.device}; "
               f"torch threads {torch.get_num_threads()}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{args.json.name}.", dir=args.json.parent)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"results": rows, "torch": torch.__version__}, fh, indent=2)
-        os.replace(tmp, args.json)
+        from usad.io import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps({"results": rows, "torch": torch.__version__}, indent=2))
     return 0

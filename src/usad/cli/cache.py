@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from usad.errors import ConfigError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="recipe (YAML or packaged name): cache every teacher it uses")
@@ -24,25 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
+    if args.config:
+        return _from_recipe(args)
+    if not (args.teacher and args.manifest and args.out):
+        raise ConfigError("give --config RECIPE, or --teacher, --manifest and --out")
+    from usad.teachers.cache import build_cache
+    from usad.teachers.registry import load_teacher
 
-    from usad.distill.config import ConfigError
-    from usad.teachers.assets import TeacherUnavailable
-
-    try:
-        if args.config:
-            return _from_recipe(args)
-        if not (args.teacher and args.manifest and args.out):
-            raise ValueError("give --config RECIPE, or --teacher, --manifest and --out")
-        from usad.teachers.cache import build_cache
-        from usad.teachers.registry import load_teacher
-
-        teacher = load_teacher(args.teacher, device=args.device)
-        folder = build_cache(teacher, args.manifest, args.out, layers=args.layers, shard_size=args.shard_size,
-                             batch_size=args.batch_size, progress=not args.no_progress)
-    except (TeacherUnavailable, ValueError, FileNotFoundError, ConfigError) as e:
-        print(f"usad cache: {e}", file=sys.stderr)
-        return 2
+    teacher = load_teacher(args.teacher, device=args.device)
+    folder = build_cache(teacher, args.manifest, args.out, layers=args.layers, shard_size=args.shard_size,
+                         batch_size=args.batch_size, progress=not args.no_progress)
     print(f"cache ready: {folder}")
     return 0
 
@@ -53,11 +46,12 @@ def _from_recipe(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)
     if len(cfg.data.train) != 1:
-        raise ValueError(f"recipe {args.config}: --config caching needs exactly one data.train manifest, got "
-                         f"{cfg.data.train}; cache each with --teacher/--manifest/--out")
+        raise ConfigError(f"recipe {args.config}: --config caching needs exactly one data.train manifest, got "
+                          f"{cfg.data.train}; cache each with --teacher/--manifest/--out")
     jobs = plan_caches([cfg])
     if not jobs:
-        raise ValueError(f"recipe {args.config}: no teacher has a cache folder; set cache_root or teachers[].cache")
+        raise ConfigError(f"recipe {args.config}: no teacher has a cache folder; set cache_root or "
+                          f"teachers[].cache")
     build_caches(jobs, cfg.data.train[0], args.device)
     for job in jobs:
         print(f"cache ready: {job.teacher.name} layers {sorted(job.layers)} -> {job.folder}")

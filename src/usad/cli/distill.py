@@ -7,7 +7,6 @@ Multi-GPU / multi-process: ``torchrun --nproc_per_node=N -m usad distill --confi
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,19 +23,16 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(packaged_recipes()))
         return 0
     if not args.config:
-        print("usad distill: --config is required (a YAML recipe; `usad distill --list` shows packaged ones)",
-              file=sys.stderr)
-        return 2
-    try:
-        cfg = load_config(args.config, args.overrides)
-    except (ConfigError, FileNotFoundError) as exc:
-        print(f"usad distill: {exc}", file=sys.stderr)
-        return 2
+        raise ConfigError("--config is required (a YAML recipe; `usad distill --list` shows packaged ones)")
+    cfg = load_config(args.config, args.overrides)
     if args.print_config:
         import yaml
 
         print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
         return 0
+    if not cfg.data.train and not cfg.data.shar:
+        raise ConfigError("config data: give data.train=[manifest.jsonl, ...] (JSONL manifests) or "
+                          "data.shar=[dir, ...] (lhotse Shar folders)")
     from usad.distill.trainer import train
 
     train(cfg)

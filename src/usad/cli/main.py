@@ -2,6 +2,10 @@
 
 Each verb lives in its own module under ``usad.cli`` exposing ``add_arguments(parser)`` and ``run(args) -> int``.
 Modules are imported only when their verb is used, so ``usad --help`` stays fast.
+
+Every user error (``usad.errors.UsadError`` and its subclasses: bad audio, settings, checkpoints, manifests,
+unavailable teachers) is caught here, once: its message goes to stderr as ``usad VERB: error: ...`` and the exit
+code is 2, with no traceback. Any other exception is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "upscale": ("usad.cli.upscale", "turn a trained checkpoint into a deeper one by copying layers"),
     "probe": ("usad.cli.probe", "frozen-feature probing of encoders on HEAR-format tasks, with a report"),
     "llm-eval": ("usad.cli.llm_eval", "LLM-based evaluation: frozen encoder -> projector -> causal LM with LoRA"),
+    "adapter": ("usad.cli.adapter", "write an X-ARES / XARES-LLM encoder file for one model"),
     "demo": ("usad.cli.demo", "the main job: build data, distil, evaluate and report, offline"),
 }
 
@@ -46,9 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return 0
+    from usad.errors import UsadError
+
     module = importlib.import_module(VERBS[args.verb][0])
     try:
         return int(module.run(args) or 0)
+    except UsadError as exc:
+        print(f"usad {args.verb}: error: {exc}", file=sys.stderr, flush=True)
+        return 2
     except BrokenPipeError:  # e.g. `usad corpus info DIR | head`: the reader left; stop quietly like other tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141

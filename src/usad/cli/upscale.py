@@ -5,7 +5,6 @@ The default plan is the paper's: the first 3/4 of the blocks, then the last 3/4 
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,15 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from usad.checkpoint import CheckpointError
     from usad.distill.upscale import upscale_checkpoint
     from usad.model import Encoder
 
-    try:
-        out = upscale_checkpoint(args.src, args.dst, args.plan)
-    except (ValueError, FileNotFoundError, CheckpointError) as exc:
-        print(f"usad upscale: {exc}", file=sys.stderr)
-        return 2
+    out = upscale_checkpoint(args.src, args.dst, args.plan)
     n = Encoder.from_pretrained(out).config.num_layers
     print(f"wrote {out} ({n} layers)")
     return 0

@@ -14,6 +14,7 @@ from typing import Callable
 from usad.distill.config import DistillConfig, TeacherConfig
 from usad.distill.student import student_config
 from usad.distill.teacher_set import cache_dir, pairs_for
+from usad.errors import ConfigError
 
 
 @dataclass
@@ -44,12 +45,12 @@ def plan_caches(configs: list[DistillConfig]) -> list[CacheJob]:
                 continue
             info = teacher_info(t.name, **t.options)
             if info is None:
-                raise ValueError(f"teacher {t.name!r}: its layout is only known after loading it; give it no "
-                                 "cache (live targets) or register it with info=")
+                raise ConfigError(f"teacher {t.name!r}: its layout is only known after loading it; give it no "
+                                  "cache (live targets) or register it with info=")
             job = jobs.setdefault((t.name, folder), CacheJob(t, folder))
             if job.teacher.options != t.options:
-                raise ValueError(f"teacher {t.name!r} is cached in {folder} with two option sets "
-                                 f"({job.teacher.options} and {t.options}); give each its own cache")
+                raise ConfigError(f"teacher {t.name!r} is cached in {folder} with two option sets "
+                                  f"({job.teacher.options} and {t.options}); give each its own cache")
             job.layers.update(p.teacher for p in pairs_for(t, info, _student_layers(cfg), cfg.stage))
     return list(jobs.values())
 

@@ -11,13 +11,19 @@ from __future__ import annotations
 import os
 import random
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from usad.errors import UsadError
+from usad.io import atomic_open
+
 _NAME = re.compile(r"^step_(\d+)\.pt$")
+
+
+class TrainingCheckpointError(UsadError, RuntimeError):
+    """A training checkpoint that cannot be read; the message names the file and what to do."""
 
 
 def rng_state() -> dict:
@@ -51,16 +57,8 @@ def save_training_checkpoint(out_dir: str | os.PathLike, step: int, state: dict,
     folder = checkpoint_dir(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"step_{step:09d}.pt"
-    fd, tmp = tempfile.mkstemp(prefix=".step-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(target, "wb", fsync=True) as fh:
+        torch.save(state, fh)
     for old in list_checkpoints(out_dir)[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
     return target
@@ -84,6 +82,8 @@ def load_training_checkpoint(path: str | os.PathLike) -> dict:
     """Read a checkpoint written by :func:`save_training_checkpoint` (tensors and plain containers only)."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise RuntimeError(f"training checkpoint {path} is unreadable ({exc}); delete it to resume from the "
-                           f"previous one, or start a fresh run with another train.out_dir") from exc
+    except Exception as exc:  # truncated / corrupt zip, or not a torch file at all
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TrainingCheckpointError(f"training checkpoint {path} is unreadable ({first}); delete it to resume "
+                                      f"from the previous one, or start a fresh run with another "
+                                      f"train.out_dir") from exc

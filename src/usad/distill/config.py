@@ -14,6 +14,8 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
+from usad.errors import ConfigError  # noqa: F401  (re-exported: usad.distill.config.ConfigError)
+
 
 @dataclass
 class StudentConfig:
@@ -109,10 +111,6 @@ class DistillConfig:
         return dataclasses.asdict(self)
 
 
-class ConfigError(ValueError):
-    """A recipe file or override is invalid; the message names the key."""
-
-
 def _build(cls, data: Any, where: str):
     if not dataclasses.is_dataclass(cls):
         return data
@@ -142,10 +140,15 @@ def _build(cls, data: Any, where: str):
 
 
 def _coerce(hint, value: Any, where: str) -> Any:
-    """YAML reads ``1e-3`` as a string and ``15`` as an int: convert to the field's declared number type."""
-    if value is None:
-        return None
+    """Convert a YAML value to the field's declared type where that is unambiguous (YAML reads ``1e-3`` as a
+    string and ``15`` as an int), and refuse values of another type, naming the key."""
+    if hint is Any:
+        return value
     kinds = set(get_args(hint)) if get_args(hint) else {hint}
+    if value is None:
+        if type(None) in kinds:
+            return None
+        raise ConfigError(f"config {where}: must not be null")
     if float in kinds and not isinstance(value, bool) and isinstance(value, (int, str)):
         try:
             return float(value)
@@ -156,6 +159,13 @@ def _coerce(hint, value: Any, where: str) -> Any:
             return int(value)
         except ValueError:
             raise ConfigError(f"config {where}: expected an integer, got {value!r}") from None
+    allowed = tuple(k for k in kinds if isinstance(k, type) and k is not type(None))
+    numeric = int in allowed or float in allowed
+    if allowed and (not isinstance(value, allowed) or (numeric and bool not in allowed and isinstance(value, bool))):
+        names = " or ".join({int: "an integer", float: "a number", bool: "true/false", str: "a string",
+                             list: "a list (e.g. [a, b])", dict: "a mapping", tuple: "a list"}.get(k, k.__name__)
+                            for k in allowed)
+        raise ConfigError(f"config {where}: expected {names}, got {value!r}")
     return value
 
 
@@ -185,6 +195,10 @@ def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
 
 def resolve_recipe(name: str) -> str:
     """A path if it exists, else a packaged recipe ``usad/configs/<name>[.yaml]``."""
+    if os.path.isdir(name):
+        inside = os.path.join(name, "config.yaml")
+        hint = f" (this looks like a run folder: --config {inside})" if os.path.isfile(inside) else ""
+        raise ConfigError(f"recipe {name!r} is a folder; pass a YAML file{hint}")
     if os.path.exists(name):
         return name
     base = name if name.endswith((".yaml", ".yml")) else name + ".yaml"
@@ -193,6 +207,26 @@ def resolve_recipe(name: str) -> str:
         return str(packaged)
     raise ConfigError(f"recipe {name!r} not found: not a file and not one of the packaged recipes "
                       f"{packaged_recipes()}")
+
+
+def read_recipe(path: str) -> dict:
+    """The mapping in a YAML recipe file; ConfigError naming the file (and line) when it cannot be used."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"recipe {path}{where}: not valid YAML ({problem}); fix the file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"recipe {path}: cannot read it ({exc})") from None
+    if tree is None:
+        return {}
+    if not isinstance(tree, dict):
+        raise ConfigError(f"recipe {path}: expected a mapping of keys (stage, student, teachers, ...) at the top, "
+                          f"got {type(tree).__name__}")
+    return tree
 
 
 def packaged_recipes() -> list[str]:
@@ -207,16 +241,19 @@ def load_config(source: str | dict | None = None, overrides: list[str] | None = 
     elif isinstance(source, dict):
         tree = copy.deepcopy(source)
     else:
-        path = resolve_recipe(source)
-        with open(path, encoding="utf-8") as fh:
-            tree = yaml.safe_load(fh) or {}
+        tree = read_recipe(resolve_recipe(source))
     defaults = DistillConfig().to_dict()
     merged = _merge(defaults, tree)
     for item in overrides or []:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like key=value (e.g. optim.lr=1e-3)")
         key, raw = item.split("=", 1)
-        _set_dotted(merged, key.strip(), yaml.safe_load(raw) if raw.strip() else None)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: the value is not valid YAML ({exc}); quote it or fix the "
+                              f"brackets, e.g. data.train=[a.jsonl,b.jsonl]") from None
+        _set_dotted(merged, key.strip(), value)
     cfg = _build(DistillConfig, merged, "")
     validate(cfg)
     return cfg
@@ -232,26 +269,56 @@ def _merge(base: Any, over: Any) -> Any:
 
 
 def validate(cfg: DistillConfig) -> None:
+    """Range checks that types alone do not catch; ConfigError naming the key and the allowed values."""
+    if cfg.stage not in (1, 2):
+        raise ConfigError(f"config stage must be 1 or 2, got {cfg.stage!r}")
     if not cfg.teachers:
         raise ConfigError("config teachers: at least one teacher is needed (e.g. teachers: [{name: whisper-base}])")
     for i, t in enumerate(cfg.teachers):
         if not t.name:
             raise ConfigError(f"config teachers.{i}.name is empty")
+        if t.k < 1:
+            raise ConfigError(f"config teachers.{i}.k must be >= 1, got {t.k}")
         if not t.weight > 0:
             raise ConfigError(f"config teachers.{i}.weight must be > 0, got {t.weight}")
     names = [t.name for t in cfg.teachers]
     if len(set(names)) != len(names):
         raise ConfigError(f"config teachers: duplicate names {names}")
-    if cfg.train.max_steps < 1:
-        raise ConfigError("config train.max_steps must be >= 1")
-    if cfg.optim.grad_accum < 1:
-        raise ConfigError("config optim.grad_accum must be >= 1")
-    if cfg.optim.decay_over not in ("auto", "steps", "time"):
-        raise ConfigError(f"config optim.decay_over must be auto|steps|time, got {cfg.optim.decay_over!r}")
+    o, t, d = cfg.optim, cfg.train, cfg.data
+    checks = [
+        ("optim.lr", o.lr, o.lr > 0, "> 0"),
+        ("optim.weight_decay", o.weight_decay, o.weight_decay >= 0, ">= 0"),
+        ("optim.warmup_steps", o.warmup_steps, o.warmup_steps >= 0, ">= 0"),
+        ("optim.grad_accum", o.grad_accum, o.grad_accum >= 1, ">= 1"),
+        ("optim.clip_norm", o.clip_norm, o.clip_norm >= 0, ">= 0 (0 = no clipping)"),
+        ("optim.betas", o.betas, len(o.betas) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1
+                                                          for b in o.betas), "two numbers in [0, 1)"),
+        ("heads.hidden", cfg.heads.hidden, cfg.heads.hidden >= 1, ">= 1"),
+        ("loss.omega", cfg.loss.omega, cfg.loss.omega > 0, "> 0"),
+        ("train.max_steps", t.max_steps, t.max_steps >= 1, ">= 1"),
+        ("train.max_minutes", t.max_minutes, t.max_minutes is None or t.max_minutes > 0, "> 0 or null"),
+        ("train.log_every", t.log_every, t.log_every >= 1, ">= 1"),
+        ("train.ckpt_every", t.ckpt_every, t.ckpt_every >= 0, ">= 0 (0 = only at the end)"),
+        ("train.keep_checkpoints", t.keep_checkpoints, t.keep_checkpoints >= 0, ">= 0"),
+        ("data.min_seconds", d.min_seconds, d.min_seconds >= 0, ">= 0"),
+        ("data.crop_grid", d.crop_grid, d.crop_grid > 0, "> 0"),
+        ("data.num_buckets", d.num_buckets, d.num_buckets >= 1, ">= 1"),
+        ("data.num_workers", d.num_workers, d.num_workers >= 0, ">= 0"),
+    ]
+    for key, value, ok, rule in checks:
+        if not ok:
+            raise ConfigError(f"config {key} must be {rule}, got {value!r}")
+    if o.decay_over not in ("auto", "steps", "time"):
+        raise ConfigError(f"config optim.decay_over must be auto|steps|time, got {o.decay_over!r}")
+    if t.precision not in ("auto", "bf16", "fp32"):
+        raise ConfigError(f"config train.precision must be auto|bf16|fp32, got {t.precision!r}")
     if cfg.loss.target_norm not in ("none", "standardize"):
         raise ConfigError(f"config loss.target_norm must be none|standardize, got {cfg.loss.target_norm!r}")
-    if cfg.train.precision not in ("auto", "bf16", "fp32"):
-        raise ConfigError(f"config train.precision must be auto|bf16|fp32, got {cfg.train.precision!r}")
-    if cfg.data.crop_seconds <= 0 or cfg.data.max_duration < cfg.data.crop_seconds:
-        raise ConfigError(f"config data: need 0 < crop_seconds ({cfg.data.crop_seconds}) <= max_duration "
-                          f"({cfg.data.max_duration})")
+    if cfg.loss.any_policy not in ("neutral", "expert"):
+        raise ConfigError(f"config loss.any_policy must be neutral|expert, got {cfg.loss.any_policy!r}")
+    if d.crop_seconds <= 0 or d.max_duration < d.crop_seconds:
+        raise ConfigError(f"config data: need 0 < crop_seconds ({d.crop_seconds}) <= max_duration "
+                          f"({d.max_duration})")
+    if t.resume not in ("auto", "never") and not os.path.isfile(t.resume):
+        raise ConfigError(f"config train.resume={t.resume!r}: no such checkpoint file; use auto (newest in "
+                          f"train.out_dir), never, or the path of a checkpoints/step_<N>.pt file")

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
-import soundfile as sf
 import torch
 from lhotse import CutSet, MonoCut, Recording
 from lhotse.audio import AudioSource
 from lhotse.dataset import DynamicBucketingSampler, SimpleCutSampler
 from lhotse.utils import fastcopy
-from usad.manifest import CLIP_FIELDS
+from usad.audio import open_audio
+from usad.manifest import CLIP_FIELDS, ManifestError
 from usad.manifest import read_manifest as _read_manifest
 
 SAMPLE_RATE = 16000
@@ -62,10 +62,11 @@ def manifest_cuts(paths: Iterable[str]) -> CutSet:
     cuts = []
     for path in paths:
         rows = read_manifest(path)
-        info = sf.info(rows[0]["path"])
-        if info.samplerate != SAMPLE_RATE:
-            raise ValueError(f"manifest {path}: {rows[0]['path']} is {info.samplerate} Hz; distillation reads "
-                             f"16 kHz audio. Rebuild the corpus with `usad corpus` (it resamples once).")
+        with open_audio(rows[0]["path"], f"manifest {path}: {rows[0]['path']}") as fh:
+            rate = fh.samplerate
+        if rate != SAMPLE_RATE:
+            raise ManifestError(f"manifest {path}: {rows[0]['path']} is {rate} Hz; distillation reads "
+                                f"16 kHz audio. Rebuild the corpus with `usad corpus` (it resamples once).")
         for row in rows:
             offset = float(row.get("offset") or 0.0)
             duration = float(row["duration"])

@@ -6,6 +6,7 @@ With K pairs, student layer floor(k * L_S / K) predicts teacher layer floor(k * 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from usad.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,9 @@ class LayerPair:
 def sparse_mapping(student_layers: int, teacher_layers: int, k: int = 4) -> list[LayerPair]:
     """The paper's K-pair mapping. Duplicate pairs (when K exceeds a depth) are dropped, order kept."""
     if student_layers < 1 or teacher_layers < 1:
-        raise ValueError(f"layer counts must be >= 1, got student={student_layers}, teacher={teacher_layers}")
+        raise ConfigError(f"layer counts must be >= 1, got student={student_layers}, teacher={teacher_layers}")
     if k < 1:
-        raise ValueError(f"mapping K must be >= 1, got {k}")
+        raise ConfigError(f"mapping K must be >= 1, got {k}")
     pairs: list[LayerPair] = []
     for i in range(1, k + 1):
         pair = LayerPair(max(1, (i * student_layers) // k), max(1, (i * teacher_layers) // k))
@@ -44,13 +45,13 @@ def parse_mapping(spec: str | list, student_layers: int, teacher_layers: int) ->
     pairs = []
     for item in items:
         if len(item) != 2:
-            raise ValueError(f"layer mapping entry {item!r} must be 'student:teacher'")
+            raise ConfigError(f"layer mapping entry {item!r} must be 'student:teacher'")
         s, t = int(item[0]), int(item[1])
         if not 1 <= s <= student_layers:
-            raise ValueError(f"layer mapping {s}:{t}: student layer must be in 1..{student_layers}")
+            raise ConfigError(f"layer mapping {s}:{t}: student layer must be in 1..{student_layers}")
         if not 1 <= t <= teacher_layers:
-            raise ValueError(f"layer mapping {s}:{t}: teacher layer must be in 1..{teacher_layers}")
+            raise ConfigError(f"layer mapping {s}:{t}: teacher layer must be in 1..{teacher_layers}")
         pairs.append(LayerPair(s, t))
     if not pairs:
-        raise ValueError(f"layer mapping {spec!r} is empty")
+        raise ConfigError(f"layer mapping {spec!r} is empty")
     return pairs

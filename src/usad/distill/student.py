@@ -3,30 +3,35 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 from torch import nn
 
 from usad.distill.config import StudentConfig
 from usad.distill.heads import HeadSet
 from usad.distill.mapping import LayerPair
 from usad.checkpoint import read_config
+from usad.errors import UsadError
+from usad.io import atomic_write_text, save_safetensors
 from usad.model import Encoder, EncoderConfig
 from usad.model.config import preset_config
 
 
+class StudentNotFound(UsadError, FileNotFoundError):
+    """No student checkpoint at the given path (a usad error, and a FileNotFoundError as before)."""
+
+
 def resolve_student_dir(path: str | os.PathLike) -> Path:
-    """A student folder (config.json + model.safetensors), or a run folder holding ``student/``."""
+    """A student folder (config.json + model.safetensors), or a run folder holding ``student/`` (local only:
+    recipe paths such as ``runs/stage1-base`` look like hub ids, and a missing stage 1 must not reach the Hub)."""
     p = Path(path)
     if (p / "config.json").is_file():
         return p
     if (p / "student" / "config.json").is_file():
         return p / "student"
-    raise FileNotFoundError(f"{path}: neither a student checkpoint (config.json + model.safetensors) nor a run "
-                            f"folder with student/; pass the out_dir of a finished `usad distill` run")
+    raise StudentNotFound(f"{path}: neither a student checkpoint (config.json + model.safetensors) nor a run "
+                          f"folder with student/; pass the out_dir of a finished `usad distill` run")
 
 
 def student_config(cfg: StudentConfig) -> EncoderConfig:
@@ -73,17 +78,8 @@ def save_heads(directory: str | os.PathLike, heads: HeadSet, state: dict[str, to
     meta = {"student_dim": student_dim, "hidden": hidden,
             "plan": {t: [[p.student, p.teacher] for p in pairs] for t, pairs in heads.plan.items()},
             "dims": {k: [m[0].in_features, m[2].out_features] for k, m in heads.heads.items()}}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    for name, writer in (("model.safetensors", lambda f: save_file(tensors, f)),
-                         ("heads.json", lambda f: Path(f).write_text(json.dumps(meta, indent=2) + "\n"))):
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=target)
-        os.close(fd)
-        try:
-            writer(tmp)
-            os.replace(tmp, target / name)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    save_safetensors(target / "model.safetensors", {k: v.detach().cpu().contiguous() for k, v in state.items()})
+    atomic_write_text(target / "heads.json", json.dumps(meta, indent=2) + "\n")
     return target
 
 

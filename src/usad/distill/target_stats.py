@@ -49,15 +49,12 @@ class TargetStats:
         return (z - s.mean.to(z)) / s.std.to(z)
 
     def save(self, out_dir: str | os.PathLike) -> Path:
-        from safetensors.torch import save_file
+        from usad.io import save_safetensors
 
         path = Path(out_dir) / STATS_FILE
         tensors = {f"{t}/{l}/{k}": getattr(s, k).contiguous() for t, by in self.stats.items()
                    for l, s in by.items() for k in ("mean", "std")}
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        save_file(tensors, str(tmp), metadata={"norm": self.norm, "floor": json.dumps(self.floor)})
-        os.replace(tmp, path)
-        return path
+        return save_safetensors(path, tensors, metadata={"norm": self.norm, "floor": json.dumps(self.floor)})
 
     @classmethod
     def load(cls, out_dir: str | os.PathLike) -> "TargetStats | None":

@@ -9,6 +9,7 @@ import torch
 from usad.distill.config import TeacherConfig
 from usad.distill.mapping import LayerPair, parse_mapping, sparse_mapping
 from usad.teachers import Teacher, TeacherInfo, load_teacher, teacher_info
+from usad.errors import ConfigError
 
 
 @dataclass
@@ -47,8 +48,8 @@ def load_cached(cfg: TeacherConfig, student_layers: int, stage: int,
 
     info = teacher_info(cfg.name, **cfg.options)
     if info is None:
-        raise ValueError(f"teacher {cfg.name!r}: its layout is only known after loading it, so cached targets "
-                         f"cannot be matched; drop teachers[].cache for this teacher or register it with info=")
+        raise ConfigError(f"teacher {cfg.name!r}: its layout is only known after loading it, so cached targets "
+                          f"cannot be matched; drop teachers[].cache for this teacher or register it with info=")
     pairs = pairs_for(cfg, info, student_layers, stage)
     need = sorted({p.teacher for p in pairs})
     teacher = CachedTeacher(cfg.cache, info, need)

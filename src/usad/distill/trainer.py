@@ -34,6 +34,7 @@ from usad.distill.flops import train_flops
 from usad.distill.heads import HeadSet
 from usad.distill.objective import multi_teacher_loss
 from usad.distill.progress import Clock, ProgressLog
+from usad.distill.resume import check_resume
 from usad.distill.student import DistillModel, build_student, save_heads, student_config
 from usad.distill.target_stats import STATS_FILE, TargetStats, from_batches, from_cache
 from usad.distill.teacher_set import TeacherSlot, build_teachers
@@ -146,6 +147,7 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
     resume_from = _resume_path(tc, out_dir)
     if resume_from is not None:
         state = ckpt.load_training_checkpoint(resume_from)
+        check_resume(cfg, resume_from, state, model, env.world_size)  # refuse changed settings, naming them
         set_model_state_dict(wrapped, state["model"], options=StateDictOptions(full_state_dict=True))
         set_optimizer_state_dict(wrapped, optimizer, state["optimizer"],
                                  options=StateDictOptions(full_state_dict=True))

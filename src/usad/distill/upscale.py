@@ -12,6 +12,7 @@ from pathlib import Path
 
 from usad.distill.student import resolve_student_dir
 from usad.model import Encoder
+from usad.errors import ConfigError
 
 
 def default_plan(num_layers: int) -> list[int]:
@@ -35,14 +36,14 @@ def parse_plan(spec: str, num_layers: int) -> list[int]:
             else:
                 plan.append(int(part))
         except ValueError:
-            raise ValueError(f"upscale plan item {part!r} must be an index or an inclusive range like 8-31") \
+            raise ConfigError(f"upscale plan item {part!r} must be an index or an inclusive range like 8-31") \
                 from None
     bad = [i for i in plan if not 0 <= i < num_layers]
     if bad:
-        raise ValueError(f"upscale plan {spec!r} names block(s) {sorted(set(bad))}, but the checkpoint has blocks "
-                         f"0..{num_layers - 1} (0-based)")
+        raise ConfigError(f"upscale plan {spec!r} names block(s) {sorted(set(bad))}, but the checkpoint has blocks "
+                          f"0..{num_layers - 1} (0-based)")
     if not plan:
-        raise ValueError(f"upscale plan {spec!r} is empty")
+        raise ConfigError(f"upscale plan {spec!r} is empty")
     return plan
 
 

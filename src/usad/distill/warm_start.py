@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 
 from usad.model import Encoder
+from usad.errors import ConfigError
 
 
 def _whisper_base(student: Encoder) -> dict[str, torch.Tensor]:
@@ -25,9 +26,9 @@ def _whisper_base(student: Encoder) -> dict[str, torch.Tensor]:
     cfg = student.config
     src = load_whisper_base_encoder()
     if cfg.dim != src.cfg.dim or cfg.num_heads != src.cfg.heads or cfg.attention != "sdpa":
-        raise ValueError(f"student.warm_start=whisper-base needs a student of dim {src.cfg.dim}, num_heads "
-                         f"{src.cfg.heads} and attention sdpa (its blocks are copied as they are); this student "
-                         f"has dim {cfg.dim}, num_heads {cfg.num_heads}, attention {cfg.attention}")
+        raise ConfigError(f"student.warm_start=whisper-base needs a student of dim {src.cfg.dim}, num_heads "
+                          f"{src.cfg.heads} and attention sdpa (its blocks are copied as they are); this student "
+                          f"has dim {cfg.dim}, num_heads {cfg.num_heads}, attention {cfg.attention}")
     out = {}
     for i in range(min(cfg.num_layers, src.cfg.layers)):
         b = src.blocks[i]
@@ -44,11 +45,11 @@ WARM_STARTS: dict[str, Callable[[Encoder], dict[str, torch.Tensor]]] = {"whisper
 def warm_start(student: Encoder, source: str) -> list[str]:
     """Copy ``source``'s weights into ``student`` in place; returns the parameter names it set."""
     if source not in WARM_STARTS:
-        raise ValueError(f"student.warm_start={source!r}: known sources are {sorted(WARM_STARTS)}")
+        raise ConfigError(f"student.warm_start={source!r}: known sources are {sorted(WARM_STARTS)}")
     state = WARM_STARTS[source](student)
     own = student.state_dict()
     bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
     if bad:
-        raise ValueError(f"student.warm_start={source!r}: the student has no parameter of that shape for {bad[:3]}")
+        raise ConfigError(f"student.warm_start={source!r}: the student has no parameter of that shape for {bad[:3]}")
     student.load_state_dict(state, strict=False)
     return sorted(state)

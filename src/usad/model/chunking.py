@@ -34,6 +34,9 @@ def chunk_plan(num_samples: int, frame_rate: float, chunk_seconds: float = 30.0,
                context_seconds: float = 5.0, sample_rate: int = 16000) -> list[Chunk]:
     """The chunks :func:`extract_long` runs for a signal of ``num_samples``."""
     hop = int(round(sample_rate / frame_rate))
+    if not chunk_seconds * sample_rate >= hop or not context_seconds >= 0:
+        raise ValueError(f"chunk_seconds must be at least one encoder hop ({1000 * hop / sample_rate:g} ms) and "
+                         f"context_seconds >= 0; got {chunk_seconds!r} and {context_seconds!r}")
     chunk = max(hop, int(round(chunk_seconds * sample_rate)) // hop * hop)
     context = max(2 * hop, -(-int(round(context_seconds * sample_rate)) // hop) * hop)
     total_frames = count_frames(num_samples, frame_rate)

@@ -1,8 +1,10 @@
 """Encoder configuration, presets and the one frame-count formula."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
+from usad.errors import ConfigError
 from usad.frontend import num_fbank_frames
 
 ATTENTION_SCHEMES = ("sdpa", "relpos")
@@ -34,6 +36,9 @@ class EncoderConfig:
     gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
+        wrong = _type_problems(self)
+        if wrong:
+            raise ConfigError("invalid EncoderConfig: " + "; ".join(wrong))
         self.frame_rate = float(self.frame_rate)
         problems = []
         if self.attention not in ATTENTION_SCHEMES:
@@ -49,7 +54,7 @@ class EncoderConfig:
         if self.conv_pos_depth < 0:
             problems.append("conv_pos_depth must be >= 0")
         if problems:
-            raise ValueError("invalid EncoderConfig: " + "; ".join(problems))
+            raise ConfigError("invalid EncoderConfig: " + "; ".join(problems))
 
     @property
     def time_stride(self) -> int:
@@ -75,8 +80,30 @@ class EncoderConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown EncoderConfig fields {unknown}; known: {sorted(known)}")
+            raise ConfigError(f"unknown EncoderConfig fields {unknown}; known: {sorted(known)}")
         return cls(**data)
+
+
+_KINDS = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def _type_problems(config: EncoderConfig) -> list[str]:
+    """Fields whose value is not of the declared type (ints count as floats; bools are not numbers)."""
+    problems = []
+    for f in fields(config):
+        kind, value = _KINDS[str(f.type)], getattr(config, f.name)
+        if kind is bool:
+            ok = isinstance(value, bool)
+        elif kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        else:
+            ok = isinstance(value, kind)
+        if not ok:
+            problems.append(f"field {f.name!r} must be {'a finite ' if kind is float else 'a '}{kind.__name__}, "
+                            f"got {value!r} ({type(value).__name__})")
+    return problems
 
 
 PRESETS: dict[str, dict] = {
@@ -94,7 +121,7 @@ PUBLISHED_PARAMS = {"small": 24.8e6, "base": 97.2e6, "large": 336e6, "xlarge": 6
 def preset_config(name: str, **overrides) -> EncoderConfig:
     key = name.lower().replace("-", "")
     if key not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return EncoderConfig(**{**PRESETS[key], **overrides})
 
 

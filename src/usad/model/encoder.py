@@ -12,7 +12,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from usad.audio import MIN_SAMPLES, AudioError
-from usad.checkpoint import CheckpointError, check_weights, load_weights, read_config, save_checkpoint
+from usad.checkpoint import (WEIGHTS_NAME, CheckpointError, check_weights, load_weights, read_config,
+                             read_weight_shapes, save_checkpoint)
 from usad.frontend import KaldiFbank
 from usad.model.attention import RelPosSelfAttention, relative_sinusoids
 from usad.model.chunking import extract_long
@@ -157,23 +158,49 @@ class Encoder(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, map_location: str | torch.device | None = None,
-                        device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "Encoder":
-        """Load ``config.json`` + ``model.safetensors`` written by :meth:`save_pretrained`."""
+                        device: str | torch.device | None = None, dtype: torch.dtype | None = None,
+                        revision: str | None = None) -> "Encoder":
+        """Load ``config.json`` + ``model.safetensors`` written by :meth:`save_pretrained`.
+
+        ``directory``: a local folder, or a Hugging Face Hub id ``org/name`` (see :mod:`usad.hub`; ``revision``
+        picks a branch, tag or commit). The weights' names and shapes are checked against the config from the
+        file header before the model is built or any tensor is read.
+        """
+        from usad.hub import resolve
+
         target = torch.device(device or map_location or "cpu")
+        folder = resolve(directory, revision)
         try:
-            config = EncoderConfig.from_dict(read_config(directory))
+            config = EncoderConfig.from_dict(read_config(folder))
         except (ValueError, TypeError) as exc:
-            raise CheckpointError(f"{directory}: config.json does not describe a valid encoder ({exc})") from exc
-        weights = load_weights(directory, "cpu")
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(f"{directory}: config.json does not describe a valid encoder ({exc}); fix the "
+                                  f"field or re-save the checkpoint") from exc
+        shapes = read_weight_shapes(folder)
+        blocks = {k.split(".")[1] for k in shapes if k.startswith("blocks.")}
+        if len(blocks) != config.num_layers:  # before building: a hostile num_layers must not allocate anything
+            raise CheckpointError(f"{directory}: config.json says num_layers={config.num_layers} but "
+                                  f"{WEIGHTS_NAME} holds {len(blocks)} blocks; the config and weights come from "
+                                  f"different models. Re-save the checkpoint.")
         with torch.device("meta"):  # skip random init: every parameter comes from the file
             model = cls(config)
-        check_weights(directory, weights, model.state_dict())
+        check_weights(directory, shapes, model.state_dict())
+        weights = load_weights(folder, "cpu")
         model = model.to_empty(device="cpu")
         model.frontend.reset_buffers()
         model.load_state_dict(weights, strict=True)
         if dtype is not None:
             model = model.to(dtype=dtype)
         return model.to(target).eval()
+
+    def push_to_hub(self, repo_id: str, *, private: bool | None = None, token: str | None = None,
+                    commit_message: str = "Upload usad encoder", revision: str | None = None) -> str:
+        """Upload this encoder (save_pretrained layout + a short model card) to the Hub; see :mod:`usad.hub`."""
+        from usad.hub import push_to_hub
+
+        return push_to_hub(self, repo_id, private=private, token=token, commit_message=commit_message,
+                           revision=revision)
 
     def save_pretrained(self, directory: str | os.PathLike) -> None:
         """Write ``config.json`` + ``model.safetensors`` atomically (see :mod:`usad.checkpoint`)."""

@@ -9,8 +9,10 @@ import importlib.util
 import os
 from pathlib import Path
 
+from usad.errors import UsadError
 
-class TeacherUnavailable(RuntimeError):
+
+class TeacherUnavailable(UsadError, RuntimeError):
     """A teacher cannot load on this machine; the message says what is missing and how to install it."""
 
 

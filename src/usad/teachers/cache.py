@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,9 +20,15 @@ import torch
 
 from .base import Teacher, TeacherInfo, TeacherOutput
 from .batching import lengths_to_mask
+from usad.errors import ConfigError, UsadError
+from usad.io import atomic_write_text, save_safetensors
 from usad.manifest import read_manifest as _read_manifest
 
 FORMAT_VERSION = 1
+
+
+class CacheNotFound(UsadError, FileNotFoundError):
+    """No feature cache matches the teacher's configuration and layers (also a FileNotFoundError)."""
 
 
 # ---- identity ----------------------------------------------------------------------------------------------
@@ -58,18 +62,11 @@ def read_manifest(path: str | Path) -> list[dict]:
 def _load_clip(row: dict) -> torch.Tensor:
     from usad.audio import load_audio
 
-    wav = load_audio(row["path"], name=row["id"])
-    start = int(round(float(row.get("offset", 0.0) or 0.0) * 16000))
     dur = row.get("duration")
-    end = start + int(round(float(dur) * 16000)) if dur else wav.shape[0]
-    return wav[start:end]
+    return load_audio(row["path"], name=row["id"], offset=float(row.get("offset") or 0.0),
+                      duration=float(dur) if dur else None)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 # ---- building ----
@@ -84,7 +81,7 @@ def _compute_batch(teacher: Teacher, rows: list[dict], layers: list[int], tensor
         for l in layers:
             f = out.features[l][b, :n].float()
             if not torch.isfinite(f).all():
-                raise ValueError(f"teacher {teacher.name!r} gave NaN/Inf for clip {r['id']!r}, layer {l}")
+                raise UsadError(f"teacher {teacher.name!r} gave NaN/Inf for clip {r['id']!r}, layer {l}")
             tensors[f"{r['id']}/{l}"] = f.half().contiguous().cpu()
     return frames
 
@@ -92,13 +89,12 @@ def _compute_batch(teacher: Teacher, rows: list[dict], layers: list[int], tensor
 def build_cache(teacher: Teacher, manifest: str | Path, out_dir: str | Path, layers: list[int] | None = None,
                 shard_size: int = 256, batch_size: int = 8, progress: bool = True) -> Path:
     """Compute ``layers`` of ``teacher`` for every clip of ``manifest``; returns the keyed cache folder."""
-    from safetensors.torch import save_file
     from tqdm import tqdm
 
     layers = sorted(set(layers or teacher.default_layers()))
     bad = [l for l in layers if l not in teacher.info.dims]
     if bad:
-        raise ValueError(f"teacher {teacher.name!r} has no layer(s) {bad}; available: {sorted(teacher.info.dims)}")
+        raise ConfigError(f"teacher {teacher.name!r} has no layer(s) {bad}; available: {sorted(teacher.info.dims)}")
     rows = read_manifest(manifest)
     folder = Path(out_dir) / cache_key(teacher.info, layers)
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,18 +115,15 @@ def build_cache(teacher: Teacher, manifest: str | Path, out_dir: str | Path, lay
                 batch_rows = shard_rows[i: i + batch_size]
                 frames.update(_compute_batch(teacher, batch_rows, layers, tensors))
                 bar.update(len(batch_rows))
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-            os.close(fd)
-            save_file(tensors, tmp, metadata={"teacher": teacher.name, "layers": json.dumps(layers)})
-            os.replace(tmp, target)
+            save_safetensors(target, tensors, metadata={"teacher": teacher.name, "layers": json.dumps(layers)})
             meta = {"frames": frames}
-            _atomic_write(meta_path, json.dumps(meta))
+            atomic_write_text(meta_path, json.dumps(meta))
         for cid, n in meta["frames"].items():
             index["clips"][cid] = [name, n]
         index["shards"].append(name)
-        _atomic_write(folder / "index.json", json.dumps(index))
+        atomic_write_text(folder / "index.json", json.dumps(index))
     bar.close()
-    _atomic_write(folder / "index.json", json.dumps({**index, "complete": True}))
+    atomic_write_text(folder / "index.json", json.dumps({**index, "complete": True}))
     return folder
 
 
@@ -149,9 +142,9 @@ def find_cache(root: str | Path, info: TeacherInfo, layers: list[int] | None = N
     if matches:
         return min(matches)[1]
     have = [c.name for c in candidates]
-    raise FileNotFoundError(f"no feature cache for teacher {info.name!r} (layers {layers or 'any'}) with a matching "
-                            f"configuration under {root} (found: {have or 'none'}); build it with "
-                            f"`usad cache --teacher {info.name} --manifest ... --out {root}`")
+    raise CacheNotFound(f"no feature cache for teacher {info.name!r} (layers {layers or 'any'}) with a matching "
+                        f"configuration under {root} (found: {have or 'none'}); build it with "
+                        f"`usad cache --teacher {info.name} --manifest ... --out {root}`")
 
 
 class CachedTeacher(Teacher):
@@ -167,7 +160,7 @@ class CachedTeacher(Teacher):
         self.folder = find_cache(cache_dir, teacher_info, layers)
         self.index = json.loads((self.folder / "index.json").read_text())
         if not self.index.get("complete"):
-            raise ValueError(f"feature cache {self.folder} is incomplete; run `usad cache` again to finish it")
+            raise UsadError(f"feature cache {self.folder} is incomplete; run `usad cache` again to finish it")
         self.layers = sorted(layers) if layers else self.index["layers"]
         self.info = TeacherInfo(**{**teacher_info.__dict__, "dims": {l: teacher_info.dims[l] for l in self.layers}})
         self._handles: dict[str, object] = {}

@@ -12,6 +12,8 @@ import zlib
 import torch
 from torch import nn
 
+from usad.errors import ConfigError
+
 from .base import Teacher, TeacherInfo, TeacherOutput
 from .batching import lengths_to_mask
 
@@ -22,11 +24,11 @@ _POINTS = 8  # samples summarised per frame
 def parse_test_name(name: str) -> tuple[int, int, float, str]:
     m = _PATTERN.match(name)
     if not m:
-        raise ValueError(f"test teacher name {name!r} must look like test:<dim>x<layers>@<rate>[:<domain>], "
-                         "e.g. test:16x4@50 or test:8x2@86.13:music")
+        raise ConfigError(f"test teacher name {name!r} must look like test:<dim>x<layers>@<rate>[:<domain>], "
+                          "e.g. test:16x4@50 or test:8x2@86.13:music")
     dim, layers, rate = int(m.group(1)), int(m.group(2)), float(m.group(3))
     if dim < 1 or layers < 1 or rate <= 0:
-        raise ValueError(f"test teacher {name!r}: dim, layers and rate must be positive")
+        raise ConfigError(f"test teacher {name!r}: dim, layers and rate must be positive")
     return dim, layers, rate, m.group(4) or "any"
 
 

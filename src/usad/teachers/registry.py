@@ -13,6 +13,8 @@ from typing import Callable
 
 import torch
 
+from usad.errors import ConfigError
+
 from .assets import TeacherUnavailable
 from .base import Teacher, TeacherInfo
 
@@ -87,8 +89,8 @@ def load_teacher(name: str, device: str | torch.device = "cpu", dtype: torch.dty
     elif name in _REGISTRY:
         teacher = _REGISTRY[name].factory(**kw)
     else:
-        raise ValueError(f"unknown teacher {name!r}; known: {', '.join(known_teachers())}, hf:<dir-or-hub-id>, "
-                         "test:<dim>x<layers>@<rate>; or register_teacher(name, factory)")
+        raise ConfigError(f"unknown teacher {name!r}; known: {', '.join(known_teachers())}, hf:<dir-or-hub-id>, "
+                          "test:<dim>x<layers>@<rate>; or register_teacher(name, factory)")
     if not isinstance(teacher, Teacher):
         raise TypeError(f"factory for teacher {name!r} returned {type(teacher).__name__}, not a usad Teacher")
     if dtype is not None and getattr(teacher, "supports_dtype", True):

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
+
+from usad.io import atomic_path
 
 from .assets import TeacherUnavailable, cache_root, package_file
 from .base import Teacher, TeacherInfo, TeacherOutput
@@ -56,24 +57,18 @@ def assemble_whisper_base() -> Path:
     if target.is_file() and target.stat().st_size == expected and all((out_dir / f).is_file() for f in _SIDE_FILES):
         return out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".model.bin.")
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as out:
             for p in parts:
                 with open(p, "rb") as f:
                     shutil.copyfileobj(f, out, 1 << 22)
         if os.path.getsize(tmp) != expected:
             raise TeacherUnavailable(f"joining {parts} gave {os.path.getsize(tmp)} bytes, expected {expected}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     for name in _SIDE_FILES:
         src = parts[0].parent / name
         if src.is_file() and not (out_dir / name).is_file():
-            tmp = out_dir / f".{name}.tmp"
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, out_dir / name)
+            with atomic_path(out_dir / name) as tmp:
+                shutil.copyfile(src, tmp)
     return out_dir
 
 
