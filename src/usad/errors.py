@@ -18,3 +18,7 @@ class UsadError(ValueError):
 
 class ConfigError(UsadError):
     """A setting is invalid (a recipe key, an override, an encoder config field, a command-line value)."""
+
+
+class NonFiniteError(UsadError, FloatingPointError):
+    """A loss or a feature became NaN/Inf (bad audio, bad weights or too high a learning rate)."""

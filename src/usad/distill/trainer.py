@@ -39,6 +39,8 @@ from usad.distill.student import DistillModel, build_student, save_heads, studen
 from usad.distill.target_stats import STATS_FILE, TargetStats, from_batches, from_cache
 from usad.distill.teacher_set import TeacherSlot, build_teachers
 from usad.distill.weights import domain_weights
+from usad.errors import NonFiniteError
+from usad.io import atomic_write_text
 from usad.model import Encoder
 from usad.peak import peak_flops
 
@@ -162,7 +164,7 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
 
     if env.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     d = cfg.data
     cuts = _build_cuts(cfg)
     with torch.random.fork_rng(devices=[]):   # reading batches for statistics must not shift the random streams
@@ -285,7 +287,7 @@ def _micro_step(forward, wrapped, batch, slots: list[TeacherSlot], order, domain
         res = multi_teacher_loss(predictions, mask, rate, targets, weights, order,
                                  {t.name: t.weight for t in cfg.teachers})
         if not torch.isfinite(res.loss):
-            raise FloatingPointError(f"non-finite loss ({float(res.loss)}) on clips {batch.ids[:4]}...: lower "
+            raise NonFiniteError(f"non-finite loss ({float(res.loss)}) on clips {batch.ids[:4]}...: lower "
                                      f"optim.lr, check the audio, or use train.precision=fp32")
         (res.loss / cfg.optim.grad_accum).backward()
     return res, mask.sum(dim=1).cpu()

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from usad.errors import NonFiniteError
 from usad.eval.layer_weights import LayerWeightedSum
 from usad.eval.probes import Standardizer
 
@@ -155,7 +156,7 @@ def train_ctc_probe(train: SequenceSplit, valid: SequenceSplit, vocab: int, fram
         idx = torch.randint(0, n, (min(cfg.batch_files, n),), generator=gen).tolist()
         loss = loss_of(tr_files, train.tokens, idx)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"CTC probe loss became {loss.item()} at step {step} (lr={cfg.lr}); the "
+            raise NonFiniteError(f"CTC probe loss became {loss.item()} at step {step} (lr={cfg.lr}); the "
                                      "features may contain NaN/Inf or the learning rate is too high")
         opt.zero_grad(set_to_none=True)
         loss.backward()

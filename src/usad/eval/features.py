@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
+from usad.errors import NonFiniteError
 from usad.eval.protocol import SplitArrays, TaskArrays
 from usad.eval.sources import FeatureSource
 
@@ -135,7 +136,7 @@ def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: lis
         for name, h in out.layers.items():
             h = h.float().cpu()
             if not torch.isfinite(h).all():
-                raise FloatingPointError(f"encoder {source.spec!r} produced NaN/Inf features on task "
+                raise NonFiniteError(f"encoder {source.spec!r} produced NaN/Inf features on task "
                                          f"{task.name!r} ({split}); check the model weights")
             for j, i in enumerate(idx):
                 valid = h[j][mask[j]]
@@ -174,10 +175,10 @@ def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: lis
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, meta: dict) -> None:
+    from usad.io import save_safetensors
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    save_file(tensors, str(tmp), metadata={k: str(v) for k, v in meta.items()})
-    os.replace(tmp, path)
+    save_safetensors(path, tensors, metadata={k: str(v) for k, v in meta.items()})
 
 
 def task_features(source: FeatureSource, task: ProbeTask, cache_dir: str | Path | None,

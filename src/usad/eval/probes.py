@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from usad.errors import NonFiniteError
 from usad.eval.layer_weights import LayerWeightedSum
 
 
@@ -117,7 +118,7 @@ def train_probe(train_x: torch.Tensor, train_y: torch.Tensor, valid_x: torch.Ten
             xb, yb = xt, yt
         loss = loss_fn(probe(xb), yb)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"probe loss became {loss.item()} at step {step} (lr={cfg.lr}); "
+            raise NonFiniteError(f"probe loss became {loss.item()} at step {step} (lr={cfg.lr}); "
                                      "the features may contain NaN/Inf or the learning rate is too high")
         opt.zero_grad(set_to_none=True)
         loss.backward()

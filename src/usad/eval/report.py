@@ -6,7 +6,6 @@ two encoders do not overlap, and is otherwise written as "not distinguishable".
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,10 @@ from usad.eval.results import Results
 
 
 def _atomic_write(path: Path, data: str | bytes) -> None:
+    from usad.io import atomic_write_bytes
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data.encode() if isinstance(data, str) else data)
 
 
 def _pct(v: float | None) -> str:

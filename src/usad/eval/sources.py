@@ -24,6 +24,8 @@ from pathlib import Path
 
 import torch
 
+from usad.errors import ConfigError
+
 
 @dataclass
 class Extracted:
@@ -148,7 +150,7 @@ def parse_overrides(text: str) -> dict:
     out: dict = {}
     for item in filter(None, text.split(",")):
         if "=" not in item:
-            raise ValueError(f"encoder option {item!r} must look like key=value (e.g. num_layers=2, window=clip)")
+            raise ConfigError(f"encoder option {item!r} must look like key=value (e.g. num_layers=2, window=clip)")
         k, v = item.split("=", 1)
         for cast in (int, float):
             try:
@@ -165,15 +167,17 @@ def load_source(spec: str, device: str | torch.device = "cpu", seed: int = 0) ->
     """Build a frozen FeatureSource from a spec string (see the module docstring)."""
     kind, _, arg = spec.partition(":")
     if not arg:
-        raise ValueError(f"encoder spec {spec!r}: expected student:DIR, preset:NAME, teacher:NAME, random:DIR or "
+        raise ConfigError(f"encoder spec {spec!r}: expected student:DIR, preset:NAME, teacher:NAME, random:DIR or "
                          "spectral:fbank")
     if kind == "student":
         from usad import Encoder
 
-        path = Path(arg)
+        from usad import hub
+
+        path = hub.resolve(arg)   # a local folder, or a hub id downloaded into the huggingface_hub cache
         weights = sorted(path.glob("*.safetensors")) if path.is_dir() else []
         if not weights:
-            raise FileNotFoundError(f"encoder spec {spec!r}: {path} has no *.safetensors; point at a folder "
+            raise ConfigError(f"encoder spec {spec!r}: {path} has no *.safetensors; point at a folder "
                                     "written by Encoder.save_pretrained (or usad distill's student/ folder)")
         digest = hashlib.sha256("".join(_file_digest(w) for w in weights).encode()).hexdigest()[:16]
         enc = Encoder.from_pretrained(str(path))
@@ -201,14 +205,14 @@ def load_source(spec: str, device: str | torch.device = "cpu", seed: int = 0) ->
         return RandomInitSource(enc, spec, f"random|{ident}|seed={seed}").to(device)
     if kind == "spectral":
         if arg != "fbank":
-            raise ValueError(f"encoder spec {spec!r}: the spectral control is spectral:fbank")
+            raise ConfigError(f"encoder spec {spec!r}: the spectral control is spectral:fbank")
         return SpectralSource(spec).to(device)
     if kind == "teacher":
         from usad.teachers.registry import load_teacher
 
         name, _, rest = arg.partition(",")
         return TeacherSource(load_teacher(name, device=device, **parse_overrides(rest)), spec)
-    raise ValueError(f"encoder spec {spec!r}: unknown kind {kind!r}; use student:, preset:, teacher:, random: or "
+    raise ConfigError(f"encoder spec {spec!r}: unknown kind {kind!r}; use student:, preset:, teacher:, random: or "
                      "spectral:")
 
 

@@ -8,12 +8,12 @@ an interrupted demo resumes where it stopped.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from usad.io import atomic_write_text
 from usad.pipeline.summary import goal_summary
 
 
@@ -97,7 +97,7 @@ def train_stage(dcfg, log: Callable[[str], None] = _log) -> Path:
     log(f"stage {dcfg.stage}: training for {dcfg.train.max_minutes:g} min -> {out_dir}")
     t0 = time.perf_counter()
     result = train(dcfg)
-    (out_dir / "done.json").write_text(json.dumps({"step": result.step, "last_loss": result.last_loss,
+    atomic_write_text(out_dir / "done.json", json.dumps({"step": result.step, "last_loss": result.last_loss,
                                                    "stopped_by": result.stopped_by,
                                                    "seconds": round(time.perf_counter() - t0, 1)}))
     return student_dir
@@ -145,7 +145,5 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
     summary["training"] = {f"stage{i}": json.loads((out / f"stage{i}" / "done.json").read_text()) for i in (1, 2)}
     summary.update({"config": asdict(cfg), "recipes": {"stage1": c1.to_dict(), "stage2": c2.to_dict()},
                     "timings": timings, "student_dir": str(s2), "report": str(out / "report" / "report.md")})
-    tmp = out / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1, default=str))
-    os.replace(tmp, out / "summary.json")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=str))
     return summary

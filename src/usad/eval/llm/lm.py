@@ -63,10 +63,14 @@ def gemma_folder() -> Path:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config  # the weights are dequantised floats now
     model.hf_quantizer = None
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    tmp.mkdir(parents=True, exist_ok=True)
+    from usad.io import current_umask, make_temp_dir
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_temp_dir(out.parent, prefix=f".{out.name}.tmp-")
     model.save_pretrained(str(tmp))
     tok.save_pretrained(str(tmp))
+    for f in [tmp, *tmp.rglob("*")]:   # transformers writes owner-only files; follow the umask like usad.io
+        os.chmod(f, (0o777 if f.is_dir() else 0o666) & ~current_umask())
     os.replace(tmp, out)
     return out
 

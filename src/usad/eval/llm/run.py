@@ -3,7 +3,6 @@ by exact match on the test split. One model is trained on all scene tasks togeth
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -83,8 +82,8 @@ def run_llm_eval(suite_dir: str | Path, encoder: str, out_dir: str | Path | None
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        tmp = out / f".llm_results.json.tmp{os.getpid()}"
-        tmp.write_text(json.dumps(result, indent=2))
-        os.replace(tmp, out / "llm_results.json")
+        from usad.io import atomic_write_text
+
+        atomic_write_text(out / "llm_results.json", json.dumps(result, indent=2))
     log(f"[llm-eval] exact-match accuracy: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in acc.items()))
     return result
