@@ -18,11 +18,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Union
+
+from usad.errors import UsadError
+from usad.io import atomic_write_text as _atomic_write_text
 
 REQUIRED_FIELDS = ("task_name", "embedding_type", "prediction_type", "split_mode", "evaluation")
 EMBEDDING_TYPES = ("scene", "event", "sequence")
@@ -31,7 +33,7 @@ Label = Union[str, dict]  # scene/sequence: label name; event: {"label": str, "s
 _SPLIT_FILE = re.compile(r"^(train|valid|test|fold\d{2})\.json$")
 
 
-class HearTaskError(ValueError):
+class HearTaskError(UsadError):
     """A HEAR task directory is malformed; the message names the task and the file."""
 
 
@@ -227,9 +229,7 @@ def _read_vocabulary(path: Path, name: str) -> list[str]:
 
 def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    _atomic_write_text(path, text)
 
 
 def dumps(obj: Any) -> str:
