@@ -87,3 +87,14 @@ def test_sharded_checkpoints_resume_from_two_ranks_onto_one_and_one_onto_two(tmp
             assert torch.allclose(run[k], two[k], atol=1e-5), f"{name}: {k}"
     enc = Encoder.from_pretrained(tmp_path / "one_onto_two" / "student")   # still one safetensors folder
     assert enc.config.num_layers == TINY_STUDENT["overrides"]["num_layers"]
+
+
+def test_grad_accum_may_change_only_with_the_number_of_ranks(tmp_path):
+    from usad.distill.resume import ResumeError
+    from usad.distill.trainer import train
+
+    manifest = write_corpus(tmp_path / "corpus", n=6)
+    cfg = tiny_config(manifest, tmp_path / "run", max_steps=2, ckpt_every=1)
+    train(load_config(cfg))
+    with pytest.raises(ResumeError, match=r"optim\.grad_accum: 1 -> 2.*ranks x grad_accum stays 1"):
+        train(load_config(cfg, ["optim.grad_accum=2", "train.max_steps=3"]))   # same 1 rank: a bigger batch
