@@ -94,3 +94,31 @@ def test_resume_on_another_world_size_restarts_at_a_documented_point():
     position, note = start_position(saved, 2, 0, shar=True, workers=2)
     assert position == {"streams": [[4, 0], [4, 0]], "next": 0} and "starts epoch 4" in note
     assert start_position(saved, 1, 0, shar=True, workers=2)[0] == saved[0]
+
+
+def test_training_on_shar_resumes_bit_identically(shar_dir, tmp_path):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    from distill_fixtures import tiny_config
+    from usad.distill.checkpointing import load_training_checkpoint
+    from usad.distill.config import load_config
+    from usad.distill.trainer import train
+
+    def config(out):
+        cfg = tiny_config(Path("unused.jsonl"), tmp_path / out, max_steps=5, ckpt_every=2, keep_checkpoints=5)
+        cfg["data"].update(train=[], shar=[shar_dir], num_workers=2)
+        return cfg
+
+    train(load_config(config("full")))
+    saved = load_training_checkpoint(tmp_path / "full" / "checkpoints" / "step_000000002.pt")
+    assert saved["positions"][0]["next"] in (0, 1) and len(saved["positions"][0]["streams"]) == 2
+    (tmp_path / "resumed" / "checkpoints").mkdir(parents=True)
+    shutil.copy(tmp_path / "full" / "config.yaml", tmp_path / "resumed")
+    shutil.copy(tmp_path / "full" / "checkpoints" / "step_000000002.pt", tmp_path / "resumed" / "checkpoints")
+    train(load_config(config("resumed")))
+    a = load_file(tmp_path / "full" / "student" / "model.safetensors")
+    b = load_file(tmp_path / "resumed" / "student" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
