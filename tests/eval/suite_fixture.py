@@ -62,3 +62,28 @@ def write_event_task(root: Path, name: str = "beeps", n: tuple[int, int, int] = 
             "domain": "sound"}
     write_task_files(task, meta, ["beep"], splits)
     return task
+
+
+def write_sequence_task(root: Path, name: str = "tone_sequence", n: tuple[int, int, int] = (16, 6, 6)) -> Path:
+    """Each file is a sequence of 2-4 tones of four pitches (the tokens), with short gaps; labels are the tokens
+    in order (a phoneme-recognition task in miniature)."""
+    rng = np.random.default_rng(2)
+    freqs = {"a": 300.0, "b": 600.0, "c": 1200.0, "d": 2400.0}
+    task = root / name
+    splits: dict[str, dict[str, list[str]]] = {}
+    for split, count in zip(("train", "valid", "test"), n):
+        splits[split] = {}
+        for i in range(count):
+            seq = [str(t) for t in rng.choice(list(freqs), size=int(rng.integers(2, 5)))]
+            parts = []
+            for t in seq:
+                parts += [_tone(freqs[t], 0.2, rng), 0.02 * rng.standard_normal(int(0.08 * SR)).astype(np.float32)]
+            fname = f"{split}_{i:03d}.wav"
+            path = task / "16000" / split / fname
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, np.concatenate(parts), SR)
+            splits[split][fname] = seq
+    meta = {"task_name": name, "version": "test", "embedding_type": "sequence", "prediction_type": "multiclass",
+            "split_mode": "trainvaltest", "sample_duration": 1.2, "evaluation": ["per"], "domain": "speech"}
+    write_task_files(task, meta, sorted(freqs), splits)
+    return task

@@ -44,11 +44,24 @@ def test_ctc_probe_reads_informative_frames_and_not_noise():
     assert per_good < 0.15 < 0.6 < per_bad
 
 
-def test_slow_encoders_get_frames_repeated_and_weighted_layers_learn():
+def test_every_encoder_is_brought_to_50_hz_and_weighted_layers_learn():
     tr, va = _split(60, 0), _split(15, 1)
     noise = lambda s: torch.randn_like(s.x) * 2   # noqa: E731
     stack = lambda s: SequenceSplit(torch.stack([noise(s), s.x, noise(s)], 1), s.offsets, s.tokens)  # noqa: E731
     probe = train_ctc_probe(stack(tr), stack(va), V, 10.0, CTCConfig(lr=1e-2, max_steps=300, eval_every=25))
-    assert probe.repeat == 5                      # 10 Hz -> 50 Hz
+    assert probe.src_rate == 10.0 and probe.rate == 50.0   # 10 Hz frames repeated to 50 Hz
     w = probe.layer_weights()
     assert int(np.argmax(w)) == 1 and w[1] > 0.5
+
+
+def test_faster_encoders_are_pooled_to_the_common_rate():
+    from usad.eval.ctc import _Padded
+    from usad.eval.probes import Standardizer
+
+    split = _split(5, 3)
+    std = Standardizer(split.x)
+    at100 = _Padded(split, std, 100.0, 50.0)
+    assert at100.lengths.tolist() == [-(-int(n) // 2) for n in np.diff(split.offsets)]
+    same = _Padded(split, std, 50.0, 50.0)
+    assert same.lengths.tolist() == np.diff(split.offsets).tolist()
+    assert torch.allclose(same.x[0, : same.lengths[0]], std(split.x[: split.offsets[1]]))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from suite_fixture import write_event_task, write_scene_task  # noqa: E402
+from suite_fixture import write_event_task, write_scene_task, write_sequence_task  # noqa: E402
 
 from usad.cli.main import main  # noqa: E402
 from usad.eval import ProbeProtocol, run_probe_suite  # noqa: E402
@@ -49,6 +49,22 @@ def test_suite_scores_every_encoder_and_task_and_writes_the_report(suite, tmp_pa
     assert "| tiny-student |" in md and "music / specialist" in md and "not distinguishable" in md
     assert (tmp_path / "plots" / "scores.png").stat().st_size > 1000
     assert (tmp_path / "plots" / "layers_beeps.png").exists()
+
+
+def test_sequence_tasks_are_scored_by_phone_error_rate(tmp_path):
+    root = tmp_path / "suite"
+    write_sequence_task(root)
+    fast = ProbeProtocol(lrs=(1e-2,), seeds=(0,), probes=("linear",), ctc_steps=600)
+    res = run_probe_suite(root, {"t": "teacher:test:16x2@50:speech"}, tmp_path / "out", protocol=fast, log=None)
+    r = res.scores["t"]["tone_sequence"]
+    assert r.metric == "per" and len(r.per_layer["linear"]) == 3 and set(r.weighted) == {"linear"}
+    per = 1 - r.headline.test
+    assert per < 0.8   # the tones are easy: a random projection of the audio already names them
+    lo, hi = sorted(1 - v for v in res.task_ci("t", "tone_sequence"))
+    assert 0.0 <= per and lo <= per <= hi
+    row = res.task_table()["tone_sequence"]
+    assert row["scores"]["t"]["score"] == pytest.approx(per) and row["n_test"] == 6
+    assert "tone_sequence (speech, per)" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_students_get_a_random_init_twin_and_the_report_says_what_training_added(suite, tmp_path):

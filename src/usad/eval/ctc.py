@@ -2,14 +2,16 @@
 
 Features of one split are the frames of every file concatenated, ``x: (N_frames, D)`` or ``(N_frames, L, D)``
 (a learned :class:`LayerWeightedSum` combines layers), with file boundaries ``offsets: (F + 1,)`` and one token
-sequence per file. Frames are standardised with train statistics. Encoders slower than ``min_rate`` (e.g. a
-teacher with one frame per 3 s) have each frame repeated up to that rate, so CTC can emit a token per phone at
-all; their score then shows how little they resolve in time. Greedy decoding (best path, repeats merged, blanks
-dropped); Adam with early stopping on the validation CTC loss.
+sequence per file. Frames are standardised with train statistics and brought to one frame rate, ``rate`` (50 Hz)
+with ``usad.teachers.align_frames``: faster encoders (the 100 Hz spectral control, Basic Pitch at 86 Hz) are
+pooled or interpolated down, so no encoder gets more frames to emit tokens from than another; slower ones (a
+teacher with one frame per 3 s) have frames repeated, so CTC can emit a token per phone at all, and their score
+shows how little they resolve in time. Greedy decoding (best path, repeats merged, blanks dropped); Adam with
+early stopping on the validation CTC loss, never before ``min_steps``. ``train_ctc_per_layer`` trains one head per
+layer in one pass over the same minibatches (the per-layer curve for the cost of about one probe).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +35,8 @@ class CTCConfig:
     min_steps: int = 600          # no early stop before: CTC first learns to emit blanks, then tokens
     batch_files: int = 16
     weights_lr: float = 0.02
-    min_rate: float = 50.0
+    rate: float = 50.0            # every encoder's frames are brought to this rate
+    blank_bias: float = 0.0       # > 0 starts the blank logit higher (it slowed learning in our trials)
 
 
 @dataclass
@@ -46,10 +49,12 @@ class SequenceSplit:
 
 
 class CTCHead(nn.Module):
-    def __init__(self, dim: int, vocab: int, num_layers: int | None = None) -> None:
+    def __init__(self, dim: int, vocab: int, num_layers: int | None = None, blank_bias: float = 0.0) -> None:
         super().__init__()
         self.mix = LayerWeightedSum(num_layers) if num_layers else None
         self.head = nn.Linear(dim, vocab + 1)
+        with torch.no_grad():
+            self.head.bias[BLANK] += blank_bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, D) or (B, T, L, D) -> (B, T, V + 1) log-probabilities."""
@@ -63,18 +68,24 @@ class CTCHead(nn.Module):
 
 
 class _Padded:
-    """A split's files standardised and padded once: x (F, T_max, ...) and lengths (F,), so a minibatch is an
-    index into it (padding per step with pad_sequence costs more than the probe's own forward pass)."""
+    """A split's files standardised, brought to ``rate`` and padded once: x (F, T_max, ...) and lengths (F,), so a
+    minibatch is an index into it (padding per step with pad_sequence costs more than the probe's forward pass)."""
 
-    def __init__(self, split: SequenceSplit, std: Standardizer, repeat: int) -> None:
-        lengths = np.diff(split.offsets) * repeat
+    def __init__(self, split: SequenceSplit, std: Standardizer, src_rate: float, rate: float) -> None:
+        from usad.teachers.align import align_frames, num_frames_at
+
+        counts = np.diff(split.offsets)
+        lengths = [num_frames_at(int(n), src_rate, rate) for n in counts]
         self.lengths = torch.as_tensor(lengths, dtype=torch.long)
-        t_max = int(lengths.max()) if len(lengths) else 0
-        self.x = torch.zeros((len(lengths), t_max, *split.x.shape[1:]))
+        t_max = int(max(lengths)) if lengths else 0
+        inner = tuple(split.x.shape[1:])
+        self.x = torch.zeros((len(lengths), t_max, *inner))
         z = std(split.x.float())
         for i, (a, b) in enumerate(zip(split.offsets[:-1], split.offsets[1:])):
-            f = z[int(a):int(b)]
-            self.x[i, : int(lengths[i])] = f.repeat_interleave(repeat, dim=0) if repeat > 1 else f
+            f = z[int(a):int(b)].reshape(int(b) - int(a), -1)
+            if src_rate != rate:
+                f = align_frames(f[None], None, src_rate, rate, lengths[i])[0][0]
+            self.x[i, : lengths[i]] = f.reshape(lengths[i], *inner)
         self.tokens = split.tokens
 
     def __len__(self) -> int:
@@ -108,14 +119,15 @@ def greedy_decode(logp: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
 class TrainedCTC:
     head: CTCHead
     standardizer: Standardizer
-    repeat: int
+    src_rate: float
+    rate: float
     valid_loss: float
     steps: int
 
     @torch.no_grad()
     def decode(self, split: SequenceSplit, batch_files: int = 32) -> list[list[int]]:
         self.head.eval()
-        files = _Padded(split, self.standardizer, self.repeat)
+        files = _Padded(split, self.standardizer, self.src_rate, self.rate)
         out: list[list[int]] = []
         for i in range(0, len(files), batch_files):
             x, lengths, _, _ = files.batch(list(range(i, min(len(files), i + batch_files))))
@@ -128,57 +140,113 @@ class TrainedCTC:
 
 def train_ctc_probe(train: SequenceSplit, valid: SequenceSplit, vocab: int, frame_rate: float,
                     cfg: CTCConfig) -> TrainedCTC:
+    """One CTC head on ``train.x`` ((N, D) one layer, or (N, L, D) combined by learned layer weights)."""
+    num_layers = train.x.shape[1] if train.x.dim() == 3 else None
+    head = CTCHead(train.x.shape[-1], vocab, num_layers, cfg.blank_bias)
+    groups = [{"params": list(head.head.parameters()), "lr": cfg.lr}]
+    if head.mix is not None:
+        groups.append({"params": list(head.mix.parameters()), "lr": cfg.weights_lr})
+    state = lambda: {k: v.detach().clone() for k, v in head.state_dict().items()}  # noqa: E731
+    std, src_rate, (best,) = _fit(train, valid, cfg, frame_rate, groups, _One(head), [state])
+    head.load_state_dict(best[1])
+    return TrainedCTC(head, std, src_rate, cfg.rate, best[0], best[2])
+
+
+class _One(nn.Module):
+    """One head as a list of one output, for ``_fit``."""
+
+    def __init__(self, head: CTCHead) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [self.head(x)]
+
+
+class _PerLayerHeads(nn.Module):
+    """L independent linear CTC heads, one per layer, run as one batched matmul: (B, T, L, D) -> L x (B, T, V+1)."""
+
+    def __init__(self, num_layers: int, dim: int, vocab: int, blank_bias: float) -> None:
+        super().__init__()
+        init = [nn.Linear(dim, vocab + 1) for _ in range(num_layers)]
+        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in init]))   # (L, V+1, D)
+        self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in init]))       # (L, V+1)
+        with torch.no_grad():
+            self.bias[:, BLANK] += blank_bias
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        logits = torch.einsum("btld,lcd->btlc", x, self.weight) + self.bias
+        return list(logits.log_softmax(-1).unbind(2))
+
+    def layer_state(self, layer: int) -> dict:
+        return {"weight": self.weight[layer].detach().clone(), "bias": self.bias[layer].detach().clone()}
+
+
+def train_ctc_per_layer(train: SequenceSplit, valid: SequenceSplit, vocab: int, frame_rate: float,
+                        cfg: CTCConfig) -> list[TrainedCTC]:
+    """One linear CTC head per layer of ``train.x`` (N, L, D), trained together on the same minibatches (the
+    batch is read once for all layers). The heads share nothing (Adam is per element and each head's loss depends
+    on its own weights only); each keeps its own best validation state. Returns one single-layer probe per layer."""
+    num_layers, dim = train.x.shape[1], train.x.shape[2]
+    heads = _PerLayerHeads(num_layers, dim, vocab, cfg.blank_bias)
+    states = [lambda l=l: heads.layer_state(l) for l in range(num_layers)]
+    std, src_rate, bests = _fit(train, valid, cfg, frame_rate, [{"params": list(heads.parameters()), "lr": cfg.lr}],
+                                heads, states)
+    out = []
+    for l, (vl, state, step) in enumerate(bests):
+        head = CTCHead(dim, vocab)
+        head.head.load_state_dict(state)
+        layer_std = Standardizer.__new__(Standardizer)
+        layer_std.mean, layer_std.std = std.mean[:, l], std.std[:, l]
+        out.append(TrainedCTC(head, layer_std, src_rate, cfg.rate, vl, step))
+    return out
+
+
+def _fit(train: SequenceSplit, valid: SequenceSplit, cfg: CTCConfig, frame_rate: float, groups: list[dict],
+         forward, states: list) -> tuple[Standardizer, float, list[tuple[float, dict, int]]]:
+    """The training loop shared by one head and per-layer heads. ``forward(x)`` returns one log-probability
+    tensor per head; ``states[k]()`` snapshots head k. Returns the standardizer, the source rate and per head
+    (best validation loss, its state, its step)."""
     if len(train.tokens) == 0 or len(valid.tokens) == 0:
         raise ValueError("CTC probe: the train and valid splits need at least one file each")
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     std = Standardizer(train.x.float())
-    repeat = max(1, math.ceil(cfg.min_rate / frame_rate - 1e-6)) if frame_rate else 1
-    tr_files, va_files = _Padded(train, std, repeat), _Padded(valid, std, repeat)
-    num_layers = train.x.shape[1] if train.x.dim() == 3 else None
-    head = CTCHead(train.x.shape[-1], vocab, num_layers)
-    groups = [{"params": list(head.head.parameters()), "lr": cfg.lr}]
-    if head.mix is not None:
-        groups.append({"params": list(head.mix.parameters()), "lr": cfg.weights_lr})
+    src_rate = float(frame_rate or cfg.rate)
+    tr_files, va_files = _Padded(train, std, src_rate, cfg.rate), _Padded(valid, std, src_rate, cfg.rate)
     opt = torch.optim.Adam(groups)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
 
-    def loss_of(files: _Padded, idx: list[int]) -> torch.Tensor:
+    def losses_of(files: _Padded, idx: list[int]) -> list[torch.Tensor]:
         x, lengths, y, tl = files.batch(idx)
-        return ctc(head(x).transpose(0, 1), y, lengths, tl)
+        return [ctc(lp.transpose(0, 1), y, lengths, tl) for lp in forward(x)]
 
     @torch.no_grad()
-    def valid_loss() -> float:
-        head.eval()
-        total, n = 0.0, 0
+    def valid_losses() -> list[float]:
+        totals = np.zeros(len(states))
         for i in range(0, len(va_files), 32):
             idx = list(range(i, min(len(va_files), i + 32)))
-            total += float(loss_of(va_files, idx)) * len(idx)
-            n += len(idx)
-        return total / n
+            totals += np.array([float(v) for v in losses_of(va_files, idx)]) * len(idx)
+        return list(totals / len(va_files))
 
-    best = (float("inf"), None, 0)
-    bad, step = 0, 0
-    n = len(tr_files)
+    best = [(float("inf"), s(), 0) for s in states]
+    bad, n = 0, len(tr_files)
     for step in range(1, cfg.max_steps + 1):
-        head.train()
         idx = torch.randint(0, n, (min(cfg.batch_files, n),), generator=gen).tolist()
-        loss = loss_of(tr_files, idx)
+        loss = sum(losses_of(tr_files, idx))
         if not torch.isfinite(loss):
             raise NonFiniteError(f"CTC probe loss became {loss.item()} at step {step} (lr={cfg.lr}); the "
-                                     "features may contain NaN/Inf or the learning rate is too high")
+                                 "features may contain NaN/Inf or the learning rate is too high")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if step % cfg.eval_every == 0 or step == cfg.max_steps:
-            vl = valid_loss()
-            if vl < best[0] - 1e-5:
-                best = (vl, {k: v.clone() for k, v in head.state_dict().items()}, step)
-                bad = 0
-            else:
-                bad += 1
-                if bad >= cfg.patience and step >= cfg.min_steps:
-                    break
-    if best[1] is not None:
-        head.load_state_dict(best[1])
-    return TrainedCTC(head, std, repeat, best[0], best[2] or step)
+            improved = False
+            for k, vl in enumerate(valid_losses()):
+                if vl < best[k][0] - 1e-5:
+                    best[k] = (vl, states[k](), step)
+                    improved = True
+            bad = 0 if improved else bad + 1
+            if bad >= cfg.patience and step >= cfg.min_steps:
+                break
+    return std, src_rate, best

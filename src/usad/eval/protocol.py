@@ -18,6 +18,7 @@ import torch
 
 from usad.eval.bootstrap import ItemScores
 from usad.eval.metrics import item_scores, sequence_item_scores
+from usad.eval.ctc import SequenceSplit
 from usad.eval.probes import ProbeConfig, train_probe
 
 
@@ -156,12 +157,9 @@ def _fit_grid(task: TaskArrays, names: list[str], kind: str, protocol: ProbeProt
 
 
 def _fit_grid_ctc(task: TaskArrays, names: list[str], protocol: ProbeProtocol, seeds: tuple[int, ...]) -> Fit:
-    from usad.eval.ctc import CTCConfig, SequenceSplit, train_ctc_probe
+    from usad.eval.ctc import CTCConfig, train_ctc_probe
 
-    def seq(split: SplitArrays) -> SequenceSplit:
-        return SequenceSplit(_stack(split, names), split.offsets, split.tokens)
-
-    tr, va, te = (seq(task.splits[s]) for s in ("train", "valid", "test"))
+    tr, va, te = (_sequence(task.splits[s], names) for s in ("train", "valid", "test"))
     best: Fit | None = None
     for lr in protocol.lrs:
         valids, tests, weights = [], [], []
@@ -174,6 +172,43 @@ def _fit_grid_ctc(task: TaskArrays, names: list[str], protocol: ProbeProtocol, s
         best = _better(best, "linear", lr, names, valids, tests, weights)
     assert best is not None
     return best
+
+
+def _per_layer_ctc(task: TaskArrays, layers: list[str], protocol: ProbeProtocol,
+                   seeds: tuple[int, ...]) -> list[Fit]:
+    """Every layer's linear CTC probe, all layers of a width trained in one run (``train_ctc_per_layer``)."""
+    from usad.eval.ctc import CTCConfig, train_ctc_per_layer
+
+    fits: dict[str, Fit] = {}
+    for group in _width_groups(task.splits["train"].layers, layers):
+        tr, va, te = (_sequence(task.splits[s], group) for s in ("train", "valid", "test"))
+        for lr in protocol.lrs:
+            per = {n: ([], [], []) for n in group}
+            for seed in seeds:
+                cfg = CTCConfig(lr=lr, seed=seed, max_steps=protocol.ctc_steps, weights_lr=protocol.weights_lr)
+                probes = train_ctc_per_layer(tr, va, task.num_classes, task.frame_rate or 0.0, cfg)
+                for i, (n, probe) in enumerate(zip(group, probes)):
+                    one = lambda s: SequenceSplit(s.x[:, i], s.offsets, s.tokens)  # noqa: E731
+                    per[n][0].append(sequence_item_scores(probe.decode(one(va)), va.tokens).score())
+                    per[n][1].append(sequence_item_scores(probe.decode(one(te)), te.tokens))
+                    per[n][2].append(None)
+            for n in group:
+                fits[n] = _better(fits.get(n), "linear", lr, [n], *per[n])
+    return [fits[n] for n in layers]
+
+
+def _width_groups(arrays: dict[str, torch.Tensor], layers: list[str]) -> list[list[str]]:
+    groups: dict[int, list[str]] = {}
+    for n in layers:
+        groups.setdefault(int(arrays[n].shape[-1]), []).append(n)
+    return list(groups.values())
+
+
+def _sequence(split: SplitArrays, names: list[str]):
+    from usad.eval.ctc import SequenceSplit
+
+    x = split.layers[names[0]][:, None] if len(names) == 1 else torch.stack([split.layers[n] for n in names], 1)
+    return SequenceSplit(x, split.offsets, split.tokens)
 
 
 def _better(best: Fit | None, kind: str, lr: float, names: list[str], valids: list[float],
@@ -209,7 +244,10 @@ def evaluate_task(task: TaskArrays, protocol: ProbeProtocol | None = None) -> Ta
     weighted_kinds = ("linear",) if sequence else protocol.probes
     if len(layers) == 1:   # a one-layer source (e.g. spectral statistics) gets every probe kind and seed
         layer_kinds, layer_seeds = weighted_kinds, tuple(protocol.seeds)
-    per_layer = {k: [_fit_grid(task, [n], k, protocol, layer_seeds) for n in layers] for k in layer_kinds}
+    if sequence:
+        per_layer = {"linear": _per_layer_ctc(task, layers, protocol, layer_seeds)}
+    else:
+        per_layer = {k: [_fit_grid(task, [n], k, protocol, layer_seeds) for n in layers] for k in layer_kinds}
     weighted = {}
     if len(wnames) > 1:
         weighted = {k: _fit_grid(task, wnames, k, protocol, tuple(protocol.seeds)) for k in weighted_kinds}
