@@ -87,66 +87,75 @@ def _long_audio(model: Encoder, dtype: str, sz: dict, device: torch.device) -> d
             "audio_s_per_s": sz["long_seconds"] / per_call, "peak_mem_gb": mem.gb}
 
 
+def _one(preset: str, attention: str, sz: dict, device: torch.device, guard: Guard, rows: list, long_rows: list,
+         fidelity: list, log) -> None:
+    """Every dtype of one preset x attention (and, for sdpa, the masked path and the long clip)."""
+    cfg = preset_config(preset, attention=attention, **sz["overrides"])
+    label = dict(preset=preset, attention=attention, params_m=None)
+    dtypes = (["float32"] if preset in FP32_PRESETS else []) + ["bfloat16"]
+    if not guard.allows(3.0):
+        rows.extend(skipped(guard.reason(3.0), **label, dtype=dtype) for dtype in dtypes)
+        return
+    t0 = time.monotonic()
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = Encoder(cfg).eval()
+    label["params_m"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)
+    ref = None
+    for dtype in dtypes:
+        if dtype == "bfloat16":
+            model = model.to(torch.bfloat16)
+        res = _sweep(model, cfg, dtype, sz, device, guard)
+        rows.append({**label, "dtype": dtype, "seconds": sz["seconds"], **(res["best"] or {}),
+                     "tried": res["tried"], **({} if res["best"] else {"skipped": "no batch size ran"})})
+        if res["best"]:
+            log(f"  inference {preset}/{attention}/{dtype}: {res['best']['audio_s_per_s']:.1f} s/s at batch "
+                f"{res['best']['batch']}")
+        if preset in FP32_PRESETS and guard.allows(2.0):   # bf16 against float32 on the same clips
+            wav = synthetic_audio(2, sz["seconds"], seed=11, device=device)
+            with torch.inference_mode():
+                out = model(wav)
+            if dtype == "float32":
+                ref = out.hidden_states
+            elif ref is not None:
+                per_layer = layer_fidelity(ref, out.hidden_states, out.mask)
+                fidelity.append({**label, "dtype": "bfloat16 weights", "layers": per_layer,
+                                 **fidelity_summary(per_layer)})
+                ref = None
+            del out
+    if attention == "sdpa":   # the masked path at the best bf16 batch, and the long-audio path
+        best = rows[-1].get("batch")
+        if best and guard.allows(3.0):
+            res = _sweep(model, cfg, "bfloat16", sz, device, guard, masked=True, batches=[best])
+            rows.append({**label, "attention": "sdpa+mask", "dtype": "bfloat16", "seconds": sz["seconds"],
+                         **(res["best"] or {}), "tried": res["tried"],
+                         **({} if res["best"] else {"skipped": "did not run"})})
+        if guard.allows(5.0):
+            try:
+                long_rows.append({**label, "dtype": "bfloat16", **_long_audio(model, "bfloat16", sz, device)})
+            except RuntimeError as exc:
+                if not is_oom(exc):
+                    raise
+                long_rows.append(skipped("out of memory", **label, dtype="bfloat16"))
+        else:
+            long_rows.append(skipped(guard.reason(5.0), **label, dtype="bfloat16"))
+    del model
+    free_memory(device)
+    log(f"  inference {preset}/{attention} done in {time.monotonic() - t0:.1f} s")
+
+
 def run(device: torch.device, quick: bool, guard: Guard, log=print) -> dict:
     sz = sizes(quick, device)
-    presets = PRESETS
     rows, long_rows, fidelity = [], [], []
-    for preset in presets:
+    for preset in PRESETS:
         for attention in ("sdpa", "relpos"):
-            cfg = preset_config(preset, attention=attention, **sz["overrides"])
-            label = dict(preset=preset, attention=attention, params_m=None)
-            if not guard.allows(3.0):
-                for dtype in (["float32"] if preset in FP32_PRESETS else []) + ["bfloat16"]:
-                    rows.append(skipped(guard.reason(3.0), **label, dtype=dtype))
-                continue
-            t0 = time.monotonic()
-            torch.manual_seed(0)
-            with torch.device(device):
-                model = Encoder(cfg).eval()
-            label["params_m"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)
-            ref = None
-            for dtype in (["float32"] if preset in FP32_PRESETS else []) + ["bfloat16"]:
-                if dtype == "bfloat16":
-                    model = model.to(torch.bfloat16)
-                res = _sweep(model, cfg, dtype, sz, device, guard)
-                rows.append({**label, "dtype": dtype, "seconds": sz["seconds"], **(res["best"] or {}),
-                             "tried": res["tried"], **({} if res["best"] else {"skipped": "no batch size ran"})})
-                if res["best"]:
-                    log(f"  inference {preset}/{attention}/{dtype}: {res['best']['audio_s_per_s']:.1f} s/s at batch "
-                        f"{res['best']['batch']}")
-                if preset in FP32_PRESETS and guard.allows(2.0):   # bf16 against float32 on the same clips
-                    wav = synthetic_audio(2, sz["seconds"], seed=11, device=device)
-                    with torch.inference_mode():
-                        out = model(wav)
-                    if dtype == "float32":
-                        ref = out.hidden_states
-                    elif ref is not None:
-                        per_layer = layer_fidelity(ref, out.hidden_states, out.mask)
-                        fidelity.append({**label, "dtype": "bfloat16 weights", "layers": per_layer,
-                                         **fidelity_summary(per_layer)})
-                        ref = None
-                    del out
-            if attention == "sdpa":   # the masked path at the best bf16 batch, and the long-audio path
-                best = rows[-1].get("batch")
-                if best and guard.allows(3.0):
-                    res = _sweep(model, cfg, "bfloat16", sz, device, guard, masked=True, batches=[best])
-                    rows.append({**label, "attention": "sdpa+mask", "dtype": "bfloat16", "seconds": sz["seconds"],
-                                 **(res["best"] or {}), "tried": res["tried"],
-                                 **({} if res["best"] else {"skipped": "did not run"})})
-                need = 5.0
-                if guard.allows(need):
-                    try:
-                        long_rows.append({**label, "dtype": "bfloat16", **_long_audio(model, "bfloat16", sz,
-                                                                                        device)})
-                    except RuntimeError as exc:
-                        if not is_oom(exc):
-                            raise
-                        long_rows.append(skipped("out of memory", **label, dtype="bfloat16"))
-                else:
-                    long_rows.append(skipped(guard.reason(need), **label, dtype="bfloat16"))
-            del model
-            free_memory(device)
-            log(f"  inference {preset}/{attention} done in {time.monotonic() - t0:.1f} s")
+            try:
+                _one(preset, attention, sz, device, guard, rows, long_rows, fidelity, log)
+            except Exception as exc:   # one failing configuration must not cost the others' figures
+                free_memory(device)
+                rows.append({"preset": preset, "attention": attention, "dtype": "-",
+                             "failed": f"{type(exc).__name__}: {str(exc)[:500]}"})
+                log(f"  inference {preset}/{attention} failed: {rows[-1]['failed']}")
     return {"status": "measured", "clip_seconds": sz["seconds"], "batch_sweep": sz["batches"],
             "toy_overrides": sz["overrides"] or None,
             "bf16": "bf16 weights, fbank in float32 (usad bench's convention)",

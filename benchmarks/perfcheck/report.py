@@ -57,9 +57,9 @@ def _inference(sec: dict) -> list[str]:
         by[key] = r
         a = anchor.get(r["preset"]) if r["attention"] == "sdpa" and r["dtype"] == "bfloat16" else None
         t = target.get(r["preset"]) if r["attention"] == "sdpa" and r["dtype"] == "bfloat16" else None
-        if "skipped" in r:
-            rows.append([r["preset"], r["attention"], r["dtype"], "-", f"skipped: {r['skipped']}", "-", "-", "-",
-                         _f(a), _f(t), "-"])
+        if "skipped" in r or "failed" in r:
+            why = f"skipped: {r['skipped']}" if "skipped" in r else f"failed: {r['failed']}"
+            rows.append([r["preset"], r["attention"], r["dtype"], "-", why, "-", "-", "-", _f(a), _f(t), "-"])
             continue
         rows.append([r["preset"], r["attention"], r["dtype"], str(r.get("batch")), _f(r.get("audio_s_per_s")),
                      _f(r.get("tflops"), "{:.1f}"), _f(r.get("mfu"), "{:.1%}"), _f(r.get("peak_mem_gb"), "{:.1f}"),
@@ -104,8 +104,10 @@ def _peers(sec: dict) -> list[str]:
     rows = []
     for r in sec.get("results", []):
         a = anchor.get(r["model"])
-        rows.append([r["model"], r.get("attention", "-"), _p(r.get("params_m")), str(r.get("batch", "-")),
-                     _f(r.get("audio_s_per_s")) if "skipped" not in r else f"skipped: {r['skipped']}", _f(a)])
+        value = f"skipped: {r['skipped']}" if "skipped" in r else (f"failed: {r['failed']}" if "failed" in r
+                                                                     else _f(r.get("audio_s_per_s")))
+        rows.append([r["model"], r.get("attention", "-"), _p(r.get("params_m")), str(r.get("batch", "-")), value,
+                     _f(a)])
     out = [f"{sec.get('size')} models, random weights, {sec.get('dtype')}, {sec.get('clip_seconds')} s clips, "
            f"every layer, same inputs, passes interleaved (median of {sec.get('rounds')} rounds), best batch per "
            f"model. Anchors are given values, not measurements.", ""]
@@ -125,8 +127,9 @@ def _train(sec: dict) -> list[str]:
     for r in sec.get("results", []):
         name = r["preset"] + (" (compiled)" if r.get("compile") else "") + (" FSDP2" if r.get("fsdp") else "")
         a = anchor.get(name) if name in anchor else None
-        if "skipped" in r:
-            rows.append([name, "-", "-", "-", f"skipped: {r['skipped']}", "-", _f(a, "{:.0%}"), "40%"])
+        if "skipped" in r or "failed" in r:
+            why = f"skipped: {r['skipped']}" if "skipped" in r else f"failed: {r['failed']}"
+            rows.append([name, "-", "-", "-", why, "-", _f(a, "{:.0%}"), "40%"])
             continue
         rows.append([name, _p(r["params_m"]), _f(r["step_s"], "{:.3f}"), _f(r["audio_s_per_s"]),
                      _f(r["mfu"], "{:.1%}"), _f(r.get("peak_mem_gb"), "{:.1f}"), _f(a, "{:.0%}"),

@@ -72,11 +72,11 @@ class Step:
         self.lengths = torch.full((batch,), self.wav.shape[1], device=device)
         self.domains = [d for d, *_ in teachers]
         self.weights = domain_weights(self.domains, [self.domains[i % 3] for i in range(batch)]).to(device)
-        gen = torch.Generator(device="cpu").manual_seed(1)
+        gen = torch.Generator(device=device).manual_seed(1)
         self.targets = {}
-        for d, w, n, rate in teachers:   # cached targets: fixed tensors of each teacher's shape
+        for d, w, n, rate in teachers:   # cached targets: fixed tensors of each teacher's shape, made on the device
             frames = -(-self.wav.shape[1] * int(rate) // 16000)
-            feats = {p.teacher: torch.randn(batch, frames, w, generator=gen).to(device) for p in plan[d]}
+            feats = {p.teacher: torch.randn(batch, frames, w, generator=gen, device=device) for p in plan[d]}
             self.targets[d] = TeacherOutput(features=feats, mask=torch.ones(batch, frames, dtype=torch.bool,
                                                                             device=device), frame_rate=rate)
         self.frames = torch.zeros(batch)                  # student frames per clip, set by step()
@@ -150,11 +150,11 @@ def run(device: torch.device, quick: bool, guard: Guard, log=print) -> dict:
                     r = _one(preset, device, quick, batch, seconds, compile_, fsdp)
             else:
                 r = _one(preset, device, quick, batch, seconds, compile_, fsdp)
-        except RuntimeError as exc:
-            if not is_oom(exc):
-                raise
+        except Exception as exc:   # one failing configuration must not cost the others' figures
             free_memory(device)
-            r = skipped(f"out of memory at batch {batch}", **what)
+            r = skipped(f"out of memory at batch {batch}", **what) if is_oom(exc) else \
+                {**what, "failed": f"{type(exc).__name__}: {str(exc)[:500]}"}
+            log(f"  train {preset}: {r.get('failed') or r.get('skipped')}")
         rows.append(r)
         if "mfu" in r:
             log(f"  train {preset}{' compiled' if compile_ else ''}{' fsdp2' if fsdp else ''}: {r['step_s']:.3f} s/step, "
