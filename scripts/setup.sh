@@ -10,7 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${USAD_VENV:-.venv}
 
+# asterisk-core-sounds-<lang> (without -wav) ships only the prompt transcripts (spoken_keywords)
 APT_PACKAGES=(ffmpeg libsndfile1 fluidsynth timgm6mb-soundfont espeak-ng
+  asterisk-core-sounds-en asterisk-core-sounds-es asterisk-core-sounds-fr asterisk-core-sounds-it asterisk-core-sounds-ru
   asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav
   asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav
   fillets-ng-data fillets-ng-data-cs fillets-ng-data-nl wesnoth-1.16-music hedgewars-data

@@ -36,16 +36,15 @@ def _info(out: Path) -> int:
     for domain, d in sorted(info.get("domains", {}).items()):
         print(f"  {domain:7s} {d['clips']:6d} clips  {d['hours']:7.3f} h  (synthetic {d['synthetic_hours']:.3f} h)")
     if suite_path.exists():
+        from usad.corpus.suite_readme import chance_text, split_sizes
+
         suite = json.loads(suite_path.read_text())
-        print("probe tasks:")
-        print(f"  {'task':18s} {'type':17s} {'cls':>4s} {'train':>6s} {'valid':>6s} {'test':>6s}  chance")
+        print(f"probe tasks ({suite.get('total_clips', 0)} clips, {suite.get('total_seconds', 0.0) / 60:.1f} min):")
+        print(f"  {'task':18s} {'type':20s} {'cls':>4s}  {'train / valid / test (or folds)':32s} {'min':>5s}  chance")
         for name in sorted(suite["tasks"]):
             t = suite["tasks"][name]
-            chance = (f"top1 {t['chance_top1_uniform']:.3f} (majority {t['chance_top1_majority']:.3f})"
-                      if "chance_top1_uniform" in t else
-                      f"segment F1 {t['chance_segment_1s_f1_all_active']:.3f} (all on)")
-            print(f"  {name:18s} {t['embedding_type'] + '/' + t['prediction_type']:17s} {t['num_classes']:4d} "
-                  f"{t['train_clips']:6d} {t['valid_clips']:6d} {t['test_clips']:6d}  {chance}")
+            print(f"  {name:18s} {t['embedding_type'] + '/' + t['prediction_type']:20s} {t['num_classes']:4d}  "
+                  f"{split_sizes(t):32s} {t.get('total_seconds', 0.0) / 60:5.1f}  {chance_text(t)}")
     for msg in info.get("missing", []):
         print("missing: " + msg)
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,15 +29,16 @@ from .probe import ProbeTask, write_probe_task
 from .sizes import SIZES
 from .store import ClipRenderError, ensure_clip
 from .suite_readme import suite_readme
-from .tasks import music, sound, speech, style
+from .tasks import keywords, music, phonemes, sound, sound_detection, speech, style
 from .training import plan_music, plan_sound, plan_speech
 
 TASKS: dict[str, Callable[[BuildContext], ProbeTask | None]] = {
     "spoken_language": speech.spoken_language,
     "speaker_id": speech.speaker_id,
-    "spoken_digits": speech.spoken_digits,
-    "spoken_letters": speech.spoken_letters,
+    "spoken_keywords": keywords.spoken_keywords,
+    "phonemes": phonemes.phonemes,
     "sound_event": sound.sound_event,
+    "sound_detection": sound_detection.sound_detection,
     "instrument_family": music.instrument_family,
     "note_pitch": music.note_pitch,
     "composer_style": style.composer_style,
@@ -58,6 +60,23 @@ class BuildResult:
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def remove_retired_tasks(suite_dir: Path) -> list[str]:
+    """Delete task folders an older version of this builder wrote for tasks it no longer has (spoken_digits
+    before spoken_keywords), so that a suite folder holds exactly the current tasks. Returns what it did."""
+    done = []
+    if not suite_dir.is_dir():
+        return done
+    for meta in sorted(suite_dir.glob("*/task_metadata.json")):
+        try:
+            version = str(json.loads(meta.read_text()).get("version", ""))
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            continue
+        if meta.parent.name not in TASKS and version.startswith("usad-"):
+            shutil.rmtree(meta.parent)
+            done.append(f"removed {meta.parent}: task {meta.parent.name} is no longer part of the suite")
+    return done
 
 
 def parse_only(only: str | list[str] | None) -> set[str]:
@@ -87,7 +106,8 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
     result = BuildResult(out)
 
     # 1. plan the tasks (no audio work); with the training corpus, plan them all so it can exclude every
-    #    probe-test source
+    #    probe-test source (every clip of a k-fold task is a test item of some fold; a scene excludes the real
+    #    effects mixed into it)
     planned: dict[str, ProbeTask] = {}
     for name, fn in TASKS.items():
         if name not in selected and TRAIN not in selected:
@@ -95,7 +115,7 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
         task = fn(ctx)
         if task is not None and task.entries:
             planned[name] = task
-    test_keys = {e.clip.key for t in planned.values() for e in t.entries if e.split == "test"}
+    test_keys = {k for t in planned.values() for e in t.test_entries() for k in e.clip.material_keys}
     train_plan: dict[str, tuple[list[Clip], dict[str, float]]] = {}
     if TRAIN in selected:
         train_plan = {"speech": plan_speech(ctx, test_keys), "sound": plan_sound(ctx, test_keys),
@@ -124,7 +144,8 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
         stats = write_probe_task(task, suite_dir, tick, ctx.messages)
         suite["tasks"][name] = {"domain": task.domain, "description": task.description,
                                 "embedding_type": task.embedding_type, "prediction_type": task.prediction_type,
-                                "split_rule": task.split_rule, "metrics": task.metrics, **stats}
+                                "split_rule": task.split_rule, "metrics": task.metrics,
+                                "sample_duration": task.sample_duration, **stats}
         result.tasks[name] = suite["tasks"][name]
 
     # 3. training corpus
@@ -155,15 +176,18 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
         hashes["train/all.jsonl"] = write_manifest(tdir / "all.jsonl", all_records)
     bar.close()
 
+    suite["tasks"] = {n: t for n, t in suite["tasks"].items() if n in TASKS}   # tasks of an older suite layout
     suite["seed"], suite["size"] = seed, size
+    suite["total_seconds"] = round(sum(t.get("total_seconds", 0.0) for t in suite["tasks"].values()), 2)
+    suite["total_clips"] = sum(t.get("total_clips", 0) for t in suite["tasks"].values())
+    ctx.messages += remove_retired_tasks(suite_dir)
     atomic_write_text(suite_path, dumps(suite))
     atomic_write_text(suite_dir / "README.md", suite_readme(suite))
     for name in sorted(suite["tasks"]):
-        for f in ("task_metadata.json", "labelvocabulary.csv", "train.json", "valid.json", "test.json",
-                  "manifest.jsonl"):
-            p = suite_dir / name / f
+        for p in sorted((suite_dir / name).glob("*.json")) + [suite_dir / name / "labelvocabulary.csv",
+                                                             suite_dir / name / "manifest.jsonl"]:
             if p.exists():
-                hashes[f"probe/{name}/{f}"] = _sha(p)
+                hashes[f"probe/{name}/{p.name}"] = _sha(p)
     for domain in DOMAINS:
         p = out / "train" / f"{domain}.jsonl"
         if f"train/{domain}.jsonl" not in hashes and p.exists():

@@ -22,7 +22,8 @@ class Clip:
 
     id: unique, file-name safe; key: identity of the underlying source material (a file, track or score) used
     to keep probe-test material out of the training corpus; group: the unit a split must not cut through
-    (speaker, prompt, track, score); labels: task labels or extra manifest fields.
+    (speaker, prompt, track, score); labels: task labels or extra manifest fields; parts: keys of the source
+    material mixed into the clip (the real effects of a scene), kept out of the training corpus with ``key``.
     """
 
     id: str
@@ -34,6 +35,12 @@ class Clip:
     domain: str | None = None
     labels: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None          # the source file, when the clip is (the start of) one whole file
+    parts: tuple[str, ...] = ()
+
+    @property
+    def material_keys(self) -> tuple[str, ...]:
+        """Every source key this clip is made of (its own ``key`` and the ``parts``)."""
+        return (self.key, *self.parts)
 
 
 def stable_hash(*parts: object) -> int:

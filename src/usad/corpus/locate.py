@@ -31,6 +31,8 @@ class SourceInfo:
 SOURCES: dict[str, SourceInfo] = {s.name: s for s in [
     SourceInfo("asterisk", ("/usr/share/asterisk/sounds",),
                apt=tuple(f"asterisk-core-sounds-{lang}-wav" for lang in ("en", "es", "fr", "it", "ru"))),
+    SourceInfo("asterisk_text", ("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz",),
+               apt=tuple(f"asterisk-core-sounds-{lang}" for lang in ("en", "es", "fr", "it", "ru"))),
     SourceInfo("fillets", ("/usr/share/games/fillets-ng/sound",),
                apt=("fillets-ng-data", "fillets-ng-data-cs", "fillets-ng-data-nl")),
     SourceInfo("wesnoth", ("/usr/share/games/wesnoth/1.16/data/core/music", "/usr/share/games/wesnoth/data/core/music"),

@@ -1,5 +1,9 @@
 """The training corpus: speech, sound and music clips with domain labels, minus any probe-test material.
 
+``exclude`` holds the source keys of every probe test item (``build``): test splits, every clip of a k-fold task
+(each is tested in some fold) and the real effects mixed into test scenes; sound effects are keyed by content, so
+a byte-identical copy under another name is excluded too.
+
 Selection is by a seeded hash order until the size's per-domain budget is met, so it is deterministic and a
 larger size is a superset-like sample of the same pool. Durations come from file headers (no decoding).
 """

@@ -16,6 +16,7 @@ SFX_CLASSES: list[tuple[str, str]] = [
     (r"^hell_|^kiss$|^yoohoo$|^hellish$|rubberduck_die", "vocalization"),
     (r"^[1-9][a-g]$|^whistle$", "musical_note"),
     (r"^beep$|minetick|^countdown", "beep"),
+    (r"shotgunreload|sniperreload|shutterclick", "click"),
 ]
 
 

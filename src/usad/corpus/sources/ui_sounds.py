@@ -10,6 +10,7 @@ UI_CLASSES: list[tuple[str, str]] = [
     (r"message|sms|mail|bell|complete|attention|question|information|highlight|nudge|contact|positive|"
      r"success|login|logout|log-in|log-out|device-added|device-removed|irc-event|special|finish", "notification"),
     (r"audio-test-signal", "beep"),
+    (r"camera-shutter|screen-capture", "click"),
 ]
 
 

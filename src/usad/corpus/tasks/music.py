@@ -5,16 +5,19 @@ import math
 
 import numpy as np
 
-from ..clip import Clip, rng_for, safe_id, stable_hash
+from ..clip import Clip, rng_for, stable_hash
 from ..context import BuildContext
 from ..probe import ProbeEntry, ProbeTask
 from ..sources.midi_render import PITCH_NAMES, BatchRenderer, Note, family_of
-from ..splits import split_groups, split_within_classes
+from ..splits import SPLITS, split_counts, split_within_classes
 
 INSTRUMENT_FAMILIES = 12                   # piano .. synth_pad (GM programs 0-95)
 MELODIC = [p for p in range(96) if not 32 <= p < 40]   # no basses: they cannot play the upper pitches well
 PITCHES = list(range(48, 85))             # C3..C6, 37 classes
 FAMILY_RANGE = {"bass": (28, 55), "pipe": (60, 88), "piano": (40, 84)}
+PHRASE_S = 2.0                            # instrument_family clip length
+EVENT_FILE_S = 3.0                        # note_events file length
+EVENT_FILES_PER_PROGRAM = 4
 
 
 def _renderer_clip(cid: str, renderer: BatchRenderer, index: int, key: str, group: str, labels: dict) -> Clip:
@@ -39,29 +42,33 @@ def instrument_family(ctx: BuildContext) -> ProbeTask | None:
     if not _have_fluidsynth(ctx, "instrument_family"):
         return None
     programs = list(range(INSTRUMENT_FAMILIES * 8))
-    splits = split_within_classes([(family_of(p), str(p)) for p in programs], ctx.seed)
+    # 8 programs per family: 5 train, 1 valid, 2 test
+    splits = split_within_classes([(family_of(p), str(p)) for p in programs], ctx.seed, valid=0.125, test=0.25)
+    per_program = dict(zip(SPLITS, ctx.size.instrument_per_program))
     entries = []
     for p in programs:
         fam = family_of(p)
+        split = splits[(fam, str(p))]
         lo, hi = FAMILY_RANGE.get(fam, (48, 84))
         r = BatchRenderer(p)
-        for k in range(ctx.size.instrument_clips_per_program):
+        for k in range(per_program[split]):
             rng = rng_for(ctx.seed, "instrument_family", p, k)
-            idx = r.add(_phrase(rng, lo, hi, 3.0), 3.0)
+            idx = r.add(_phrase(rng, lo, hi, PHRASE_S), PHRASE_S)
             cid = f"gm{p:03d}-{k:02d}"
             entries.append(ProbeEntry(_renderer_clip(cid, r, idx, f"midi:instrument_family/{cid}", str(p),
-                                                     {"program": p, "family": fam}), splits[(fam, str(p))], [fam]))
-    return ProbeTask("instrument_family", "music", "General-MIDI instrument family of a 3 s rendered phrase "
-                     "(12 families, TimGM6mb soundfont).",
-                     "by GM program: test programs (instruments) are never heard in train",
-                     sample_duration=3.0, entries=entries)
+                                                     {"program": p, "family": fam}), split, [fam]))
+    return ProbeTask("instrument_family", "music", f"General-MIDI instrument family of a {PHRASE_S:g} s rendered "
+                     "phrase (12 families, TimGM6mb soundfont).",
+                     "by GM program: test programs (instruments) are never heard in train (5 / 1 / 2 programs "
+                     "per family)", sample_duration=PHRASE_S, entries=entries)
 
 
 def note_pitch(ctx: BuildContext) -> ProbeTask | None:
     if not _have_fluidsynth(ctx, "note_pitch"):
         return None
-    programs = sorted(MELODIC, key=lambda p: stable_hash(ctx.seed, "pitch_program", p))[: ctx.size.pitch_programs]
-    splits = split_groups([str(p) for p in programs], ctx.seed, valid=0.2, test=0.2)
+    n_train, n_valid, n_test = ctx.size.pitch_programs
+    programs = sorted(MELODIC, key=lambda p: stable_hash(ctx.seed, "pitch_program", p))[: n_train + n_valid + n_test]
+    splits = split_counts([str(p) for p in programs], ctx.seed, n_valid, n_test)
     entries = []
     for p in programs:
         r = BatchRenderer(p)
@@ -80,15 +87,15 @@ def note_events(ctx: BuildContext) -> ProbeTask | None:
     """Frame-level: which pitch classes sound when (HEAR event task, onsets/offsets exact from the MIDI)."""
     if not _have_fluidsynth(ctx, "note_events"):
         return None
-    per_program = 4
-    n_prog = max(3, math.ceil(ctx.size.event_clips / per_program))
-    programs = sorted(MELODIC, key=lambda p: stable_hash(ctx.seed, "event_program", p))[:n_prog]
-    splits = split_groups([str(p) for p in programs], ctx.seed)
-    seconds = 6.0
+    files = dict(zip(SPLITS, ctx.size.event_files))
+    n_prog = {s: max(1, math.ceil(files[s] / EVENT_FILES_PER_PROGRAM)) for s in SPLITS}
+    programs = sorted(MELODIC, key=lambda p: stable_hash(ctx.seed, "event_program", p))[: sum(n_prog.values())]
+    splits = split_counts([str(p) for p in programs], ctx.seed, n_prog["valid"], n_prog["test"])
+    seconds = EVENT_FILE_S
     entries = []
     for p in programs:
         r = BatchRenderer(p)
-        for k in range(per_program):
+        for k in range(EVENT_FILES_PER_PROGRAM):
             rng = rng_for(ctx.seed, "note_events", p, k)
             notes, t = [], float(rng.uniform(0.0, 0.8))
             while t < seconds - 0.5:
@@ -103,7 +110,10 @@ def note_events(ctx: BuildContext) -> ProbeTask | None:
                        "end": round(n.end * 1000, 1)} for n in notes]
             entries.append(ProbeEntry(_renderer_clip(cid, r, idx, f"midi:note_events/{cid}", str(p),
                                                      {"program": p}), splits[str(p)], labels))
+    kept = []
+    for s in SPLITS:   # exactly the requested number of files per split (whole programs first)
+        kept += sorted((e for e in entries if e.split == s), key=lambda e: e.clip.id)[: files[s]]
     return ProbeTask("note_events", "music", "Frame-level pitch-class activity (12 classes, polyphony <= 2) in "
-                     "6 s rendered melodies; start/end in ms from the MIDI note on/off.",
+                     f"{seconds:g} s rendered melodies; start/end in ms from the MIDI note on/off.",
                      "by GM program: test instruments are never heard in train", embedding_type="event",
-                     prediction_type="multilabel", sample_duration=seconds, entries=entries)
+                     prediction_type="multilabel", sample_duration=seconds, entries=kept)

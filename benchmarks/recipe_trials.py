@@ -1,0 +1,166 @@
+"""Compare variants of a distillation recipe at one budget: train each, probe them together beside their controls
+and the teachers, and rank them on the *validation* splits (choose on valid; test is reported, not used).
+
+    python benchmarks/recipe_trials.py --out runs/trials --steps 300 \\
+        --variant "raw=loss.target_norm=none" --variant "std=" \\
+        --variant "fbank=teachers.3={name: fbank, domain: any, mapping: '1:1'}"
+
+A variant is ``NAME=OVERRIDES`` with overrides separated by ``;`` (values are YAML and may contain commas). The
+budget is either ``--steps`` (the LR decays over the steps; results do not depend on how busy the machine is) or
+``--minutes`` (a wall-clock budget, as the main job uses). Writes ``OUT/trials.json`` and ``OUT/trials.md``: per
+variant the validation domain averages (what a choice may use), the test domain averages with 95% intervals and
+the verdict against the random-init control, and the final loss of each teacher beside its floor.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from usad.cli import comma_list
+from usad.distill.cache_plan import build_caches, plan_caches
+from usad.distill.config import load_config
+from usad.distill.target_stats import TargetStats
+from usad.eval import ProbeProtocol, run_probe_suite
+from usad.pipeline.demo import teacher_spec, train_stage
+
+
+def parse_variant(text: str) -> tuple[str, list[str]]:
+    name, sep, rest = text.partition("=")
+    if not sep or not name:
+        raise SystemExit(f"--variant takes NAME=OVERRIDES (overrides separated by ';'), got {text!r}")
+    return name, [o.strip() for o in rest.split(";") if o.strip()]
+
+
+def train_variants(recipe: str, variants: dict[str, list[str]], out: Path, corpus: Path, cache: str,
+                   device: str, budget: list[str]) -> dict:
+    """Train (or reuse) one stage-1 run per variant; returns {name: DistillConfig}."""
+    base = [f"data.train=[{corpus / 'train' / 'all.jsonl'}]", f"cache_root={cache}", f"train.device={device}"]
+    configs = {n: load_config(recipe, base + [f"train.out_dir={out / n}"] + budget + o) for n, o in variants.items()}
+    jobs = plan_caches(list(configs.values()))
+    build_caches(jobs, next(iter(configs.values())).data.train[0], device)
+    for c in configs.values():
+        train_stage(c)
+    return configs
+
+
+def valid_domain_averages(res, name: str) -> dict[str, float]:
+    out = {}
+    for d in res.domains() + ["all"]:
+        vals = [res.scores[name][t.name].headline.valid for t in res.tasks if d == "all" or t.domain == d]
+        out[d] = float(np.mean(vals))
+    return out
+
+
+def final_losses(run_dir: Path) -> dict:
+    """Last logged loss per teacher and its floor, from TensorBoard's event files."""
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return {}
+    acc = EventAccumulator(str(run_dir / "tensorboard"))
+    acc.Reload()
+    stats = TargetStats.load(run_dir)
+    out = {}
+    for tag in acc.Tags().get("scalars", []):
+        if tag.startswith("loss/") and tag != "loss/total":
+            name = tag[len("loss/"):]
+            out[name] = {"loss": acc.Scalars(tag)[-1].value, "floor": (stats.floor.get(name) if stats else None)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--variant", action="append", required=True, type=parse_variant)
+    p.add_argument("--recipe", default="cpu-stage1")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--minutes", type=float, default=None)
+    p.add_argument("--corpus", default="data/corpus")
+    p.add_argument("--cache", default="runs/demo/teacher-cache")
+    p.add_argument("--out", default="runs/trials")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--probe-lrs", type=comma_list(float), default="1e-3")
+    p.add_argument("--probe-seeds", type=comma_list(int), default="0")
+    p.add_argument("--probe-features", default=None, help="probe feature cache (default OUT/probe-features)")
+    p.add_argument("--task", action="append", dest="tasks")
+    args = p.parse_args(argv)
+    if (args.steps is None) == (args.minutes is None):
+        raise SystemExit("give exactly one of --steps and --minutes")
+    budget = ([f"train.max_steps={args.steps}", "train.max_minutes=null", "optim.decay_over=steps"]
+              if args.steps else [f"train.max_minutes={args.minutes}"])
+    out, corpus = Path(args.out), Path(args.corpus)
+    from usad.corpus.build import build
+
+    build(corpus, size="default")
+    configs = train_variants(args.recipe, dict(args.variant), out, corpus, args.cache, args.device, budget)
+    encoders = {n: f"student:{Path(c.train.out_dir) / 'student'}" for n, c in configs.items()}
+    for c in configs.values():
+        for t in c.teachers:
+            if t.name != "fbank":
+                encoders.setdefault(t.name, teacher_spec(t))
+    protocol = ProbeProtocol(lrs=tuple(args.probe_lrs), seeds=tuple(args.probe_seeds), batch_size=1024)
+    res = run_probe_suite(corpus / "probe", encoders, out / "report", protocol=protocol, device=args.device,
+                          cache_dir=args.probe_features or out / "probe-features", tasks=args.tasks)
+    rows = {}
+    for n, c in configs.items():
+        done = json.loads((Path(c.train.out_dir) / "done.json").read_text())
+        controls = res.controls_of(n)
+        random_init = next((x for x in controls if res.entry(x).spec.startswith("random:")), None)
+        rows[n] = {"overrides": dict(args.variant)[n], "steps": done["step"], "seconds": done["seconds"],
+                   "valid": valid_domain_averages(res, n),
+                   "test": {d: {"score": res.domain_averages()[n][d], "ci95": res.domain_ci(n, d)}
+                            for d in res.domains() + ["all"]},
+                   "vs_random_init": {d: res.compare(n, random_init, d) for d in res.domains() + ["all"]}
+                   if random_init else {},
+                   "ratio": res.relative_to_specialists()[n], "losses": final_losses(Path(c.train.out_dir))}
+    others = {e.name: {"valid": valid_domain_averages(res, e.name),
+                       "test": {d: {"score": res.domain_averages()[e.name][d], "ci95": res.domain_ci(e.name, d)}
+                                for d in res.domains() + ["all"]}}
+              for e in res.encoders if e.name not in configs}
+    data = {"recipe": args.recipe, "budget": budget, "variants": rows, "references": others,
+            "domains": res.domains() + ["all"]}
+    (out / "trials.json").write_text(json.dumps(data, indent=1))
+    (out / "trials.md").write_text(markdown(data))
+    print(markdown(data))
+    return 0
+
+
+def _s(v) -> str:
+    return "-" if v is None else f"{100 * v:.1f}"
+
+
+def _ci(x) -> str:
+    return _s(x["score"]) + ("" if not x.get("ci95") else f" [{_s(x['ci95'][0])}, {_s(x['ci95'][1])}]")
+
+
+def markdown(data: dict) -> str:
+    doms = data["domains"]
+    lines = [f"Recipe `{data['recipe']}`, budget `{' '.join(data['budget'])}`.", "",
+             "Validation domain averages (x100; the basis of any choice):", "",
+             "| variant | steps | " + " | ".join(doms) + " |", "|" + "---|" * (len(doms) + 2)]
+    for n, r in data["variants"].items():
+        lines.append(f"| {n} | {r['steps']} | " + " | ".join(_s(r["valid"][d]) for d in doms) + " |")
+    for n, r in data["references"].items():
+        lines.append(f"| {n} | - | " + " | ".join(_s(r["valid"][d]) for d in doms) + " |")
+    lines += ["", "Test domain averages (x100, 95% intervals) and the difference to the random-init control:", "",
+              "| variant | " + " | ".join(doms) + " | vs random-init (all tasks) |", "|" + "---|" * (len(doms) + 2)]
+    for n, r in data["variants"].items():
+        c = r["vs_random_init"].get("all")
+        vs = "-" if not c else (f"{100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, "
+                                f"{100 * c['diff_ci95'][1]:+.1f}] {c['verdict']}")
+        lines.append(f"| {n} | " + " | ".join(_ci(r["test"][d]) for d in doms) + f" | {vs} |")
+    for n, r in data["references"].items():
+        lines.append(f"| {n} | " + " | ".join(_ci(r["test"][d]) for d in doms) + " | |")
+    lines += ["", "Final training loss per teacher (floor = loss of predicting the mean frame):", ""]
+    for n, r in data["variants"].items():
+        lines.append(f"- {n} (`{'; '.join(r['overrides']) or 'recipe as is'}`): " + ", ".join(
+            f"{t} {v['loss']:.3f}" + (f" (floor {v['floor']:.3f})" if v.get("floor") else "")
+            for t, v in r["losses"].items()))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
