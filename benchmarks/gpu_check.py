@@ -18,7 +18,7 @@ Sections (each under its own time guard; whatever a guard cuts is recorded as "s
 ``--quick`` runs every section at toy sizes (CI proves the script works: under 3 minutes on 2 CPU cores).
 Nothing is installed or downloaded: models get random weights from their configs.
 
-The Markdown puts the issue's H100 anchors and the targets beside the measured values, labelled as such.
+The Markdown puts the given H100 anchors and the targets beside the measured values, labelled as such.
 """
 from __future__ import annotations
 

@@ -147,8 +147,8 @@ def _one(preset: str, attention: str, sz: dict, device: torch.device, guard: Gua
 def run(device: torch.device, quick: bool, guard: Guard, log=print) -> dict:
     sz = sizes(quick, device)
     rows, long_rows, fidelity = [], [], []
-    for preset in PRESETS:
-        for attention in ("sdpa", "relpos"):
+    for attention in ("sdpa", "relpos"):      # every sdpa figure (the anchored ones) before any relpos one
+        for preset in PRESETS:
             try:
                 _one(preset, attention, sz, device, guard, rows, long_rows, fidelity, log)
             except Exception as exc:   # one failing configuration must not cost the others' figures

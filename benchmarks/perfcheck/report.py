@@ -1,4 +1,4 @@
-"""gpu_check.md: every measured figure, with the issue's anchors and targets beside them, labelled as such."""
+"""gpu_check.md: every measured figure, with the given H100 anchors and the targets beside them, labelled as such."""
 from __future__ import annotations
 
 # Given, not measured by this project: one H100, bf16, 10 s clips, all layers, plain PyTorch students.
