@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tests.conftest import require  # noqa: E402
 from distill_fixtures import TINY_STUDENT, tiny_config, write_corpus  # noqa: E402
 
+from usad.distill.checkpointing import latest_checkpoint, load_training_checkpoint  # noqa: E402
 from usad.distill.config import load_config  # noqa: E402
 from usad.model import Encoder  # noqa: E402
 
@@ -97,7 +98,9 @@ def test_two_process_ddp_keeps_ranks_identical_and_fsdp2_matches_it(tmp_path):
         cfg = tiny_config(manifest, tmp_path / name, max_steps=3, ckpt_every=2, fsdp=fsdp)
         torch.multiprocessing.spawn(_ddp_worker, args=(2, _free_port(), cfg, str(tmp_path)), nprocs=2, join=True)
         runs[name] = load_file(tmp_path / name / "student" / "model.safetensors")
-        ckpt = torch.load(tmp_path / name / "checkpoints" / "step_000000003.pt", weights_only=True)
+        last = latest_checkpoint(tmp_path / name)    # DDP: one step_<N>.pt file; FSDP2: a sharded step_<N>/ folder
+        assert last.name == "step_000000003" + ("" if fsdp else ".pt") and last.is_dir() == fsdp
+        ckpt = load_training_checkpoint(last)
         assert len(ckpt["positions"]) == 2 and len(ckpt["rng"]) == 2   # every rank's data position and RNG
     r0 = load_file(tmp_path / "rank0.safetensors")
     r1 = load_file(tmp_path / "rank1.safetensors")

@@ -3,10 +3,14 @@
 Either one teacher (``--teacher NAME --manifest M --out DIR [--layers ...]``) or every teacher of a recipe, with
 exactly the layers its mapping reads, into the folders training will look in (``--config RECIPE [key=value]``:
 ``cache_root`` or each teacher's ``cache``, over ``data.train``).
+
+Many ranks build one cache at once, each its own shards (``--rank R --world-size N``; under torchrun both come
+from its RANK / WORLD_SIZE and ``--device cuda`` means this rank's GPU); the last rank to finish writes the index.
 """
 from __future__ import annotations
 
 import argparse
+import os
 
 from usad.errors import ConfigError
 
@@ -23,6 +27,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=8, help="clips per teacher call (default 8)")
     parser.add_argument("--device", default="cpu", help="torch device for the teacher (default cpu)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--rank", type=int, default=int(os.environ.get("RANK", "0")),
+                        help="this process's share of the shards (default: torchrun's RANK, else 0)")
+    parser.add_argument("--world-size", type=int, default=int(os.environ.get("WORLD_SIZE", "1")),
+                        help="processes building the cache together (default: torchrun's WORLD_SIZE, else 1)")
+
+
+def _device(name: str) -> str:
+    """``cuda`` under torchrun means this rank's GPU (LOCAL_RANK)."""
+    local = os.environ.get("LOCAL_RANK")
+    return f"cuda:{local}" if name == "cuda" and local is not None else name
+
+
+def _report(what: str, folder, args: argparse.Namespace) -> None:
+    from usad.teachers.cache_index import is_complete
+
+    if is_complete(folder):
+        print(f"cache ready: {what}{folder}")
+    else:
+        print(f"rank {args.rank}/{args.world_size}: {what}{folder}: this rank's shards are done; the rank that "
+              f"finishes the last shard writes the index (run the same command again to finish or check)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,10 +57,11 @@ def run(args: argparse.Namespace) -> int:
     from usad.teachers.cache import build_cache
     from usad.teachers.registry import load_teacher
 
-    teacher = load_teacher(args.teacher, device=args.device)
+    teacher = load_teacher(args.teacher, device=_device(args.device))
     folder = build_cache(teacher, args.manifest, args.out, layers=args.layers, shard_size=args.shard_size,
-                         batch_size=args.batch_size, progress=not args.no_progress)
-    print(f"cache ready: {folder}")
+                         batch_size=args.batch_size, progress=not args.no_progress, rank=args.rank,
+                         world_size=args.world_size)
+    _report("", folder, args)
     return 0
 
 
@@ -52,7 +77,9 @@ def _from_recipe(args: argparse.Namespace) -> int:
     if not jobs:
         raise ConfigError(f"recipe {args.config}: no teacher has a cache folder; set cache_root or "
                           f"teachers[].cache")
-    build_caches(jobs, cfg.data.train[0], args.device)
+    folders: dict = {}
+    build_caches(jobs, cfg.data.train[0], _device(args.device), rank=args.rank, world_size=args.world_size,
+                 folders=folders)
     for job in jobs:
-        print(f"cache ready: {job.teacher.name} layers {sorted(job.layers)} -> {job.folder}")
+        _report(f"{job.teacher.name} layers {sorted(job.layers)} -> ", folders[job.teacher.name], args)
     return 0

@@ -56,8 +56,11 @@ def plan_caches(configs: list[DistillConfig]) -> list[CacheJob]:
 
 
 def build_caches(jobs: list[CacheJob], manifest: str, device: str = "cpu",
-                 log: Callable[[str], None] = print) -> dict[str, float]:
-    """Build (or complete: finished shards are kept) every job's cache over one manifest; seconds per teacher."""
+                 log: Callable[[str], None] = print, rank: int = 0, world_size: int = 1,
+                 folders: dict | None = None) -> dict[str, float]:
+    """Build (or complete: finished shards are kept) every job's cache over one manifest; seconds per teacher.
+    With ``world_size`` > 1, only rank ``rank``'s shards of each (see ``build_cache``). ``folders``, when given,
+    receives each teacher's keyed cache folder."""
     from usad.teachers import load_teacher
     from usad.teachers.cache import build_cache
 
@@ -66,7 +69,10 @@ def build_caches(jobs: list[CacheJob], manifest: str, device: str = "cpu",
         t0 = time.perf_counter()
         log(f"teacher targets: {job.teacher.name} layers {sorted(job.layers)} over {manifest}")
         teacher = load_teacher(job.teacher.name, device=device, **job.teacher.options)
-        build_cache(teacher, manifest, job.folder, layers=sorted(job.layers))
+        folder = build_cache(teacher, manifest, job.folder, layers=sorted(job.layers), rank=rank,
+                             world_size=world_size)
+        if folders is not None:
+            folders[job.teacher.name] = folder
         del teacher
         times[job.teacher.name] = round(time.perf_counter() - t0, 1)
     return times

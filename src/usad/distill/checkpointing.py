@@ -5,12 +5,15 @@ stopped: student + heads weights, optimiser and scheduler state, the step, every
 (epoch, batches consumed) and RNG states (python, numpy, torch CPU/CUDA). It is written to a temporary file, then
 renamed, so a kill at any moment leaves either the old or the new file, never half of one. Files hold only
 tensors and plain containers and are read with ``torch.load(weights_only=True)`` (no arbitrary unpickling).
+FSDP runs write a folder ``step_<N>/`` instead, sharded over the ranks (:mod:`usad.distill.sharded_checkpoint`);
+listing, pruning and loading here handle both.
 """
 from __future__ import annotations
 
 import os
 import random
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,13 @@ import torch
 from usad.errors import UsadError
 from usad.io import atomic_open
 
-_NAME = re.compile(r"^step_(\d+)\.pt$")
+_NAME = re.compile(r"^step_(\d+)(\.pt)?$")
+STATE_FILE = "train_state.pt"   # inside a sharded checkpoint folder, beside DCP's .metadata and shards
+
+
+def is_complete(folder: Path) -> bool:
+    """A sharded checkpoint folder that every rank finished writing."""
+    return (folder / ".metadata").is_file() and (folder / STATE_FILE).is_file()
 
 
 class TrainingCheckpointError(UsadError, RuntimeError):
@@ -59,9 +68,30 @@ def save_training_checkpoint(out_dir: str | os.PathLike, step: int, state: dict,
     target = folder / f"step_{step:09d}.pt"
     with atomic_open(target, "wb", fsync=True) as fh:
         torch.save(state, fh)
-    for old in list_checkpoints(out_dir)[:-keep] if keep > 0 else []:
-        old.unlink(missing_ok=True)
+    prune_checkpoints(out_dir, keep)
     return target
+
+
+def save_sharded_checkpoint(out_dir: str | os.PathLike, step: int, wrapped, optimizer, state: dict | None, env,
+                            keep: int = 2) -> Path:
+    """Every rank writes its shards of ``step_<step>/`` (``state``: rank 0's step, positions, RNG states ...)."""
+    from usad.distill.sharded_checkpoint import save_sharded
+
+    folder = checkpoint_dir(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = save_sharded(folder, f"step_{step:09d}", wrapped, optimizer, state, env)
+    if env.is_main:
+        prune_checkpoints(out_dir, keep)
+    return target
+
+
+def prune_checkpoints(out_dir: str | os.PathLike, keep: int) -> None:
+    """Delete all but the newest ``keep`` checkpoints (files or sharded folders); keep=0 keeps all."""
+    for old in list_checkpoints(out_dir)[:-keep] if keep > 0 else []:
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
 
 
 def list_checkpoints(out_dir: str | os.PathLike) -> list[Path]:
@@ -69,7 +99,8 @@ def list_checkpoints(out_dir: str | os.PathLike) -> list[Path]:
     folder = checkpoint_dir(out_dir)
     if not folder.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))
+             and (p.is_file() if m.group(2) else p.is_dir() and is_complete(p))]
     return [p for _, p in sorted(found)]
 
 
@@ -79,8 +110,13 @@ def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
 
 
 def load_training_checkpoint(path: str | os.PathLike) -> dict:
-    """Read a checkpoint written by :func:`save_training_checkpoint` (tensors and plain containers only)."""
+    """Read a checkpoint written by :func:`save_training_checkpoint` (tensors and plain containers only); of a
+    sharded folder, its train state and the model's shapes (the weights load with ``restore_weights``)."""
     try:
+        if Path(path).is_dir():
+            from usad.distill.sharded_checkpoint import read_state
+
+            return read_state(Path(path))
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated / corrupt zip, or not a torch file at all
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -19,6 +19,7 @@ import torch
 from lhotse import CutSet, MonoCut, Recording
 from lhotse.audio import AudioSource
 from lhotse.dataset import DynamicBucketingSampler, SimpleCutSampler
+from lhotse.dataset.sampling.dynamic_bucketing import estimate_duration_buckets
 from lhotse.utils import fastcopy
 from usad.audio import open_audio
 from usad.manifest import CLIP_FIELDS, ManifestError
@@ -37,7 +38,8 @@ class Batch:
     ids: list                       # clip ids from the manifest (up-sampled copies share their clip's id)
     offsets: torch.Tensor           # (B,) seconds: where each crop starts inside its clip
     epoch: int
-    index: int                      # batch index within the epoch (0-based) on this rank
+    index: int                      # batch index within the epoch (0-based) on this rank (or reader)
+    stream: int = 0                 # which of the rank's readers made it (Shar: one per DataLoader worker)
 
     @property
     def seconds(self) -> float:
@@ -132,15 +134,19 @@ class ResumableSampler(torch.utils.data.Sampler):
     """Wraps a lhotse sampler; yields ``(epoch, index, CutSet)`` from ``(epoch, skip)`` on, forever.
 
     ``epoch``/``skip`` are set from a checkpoint before iteration; the caller tracks consumed batches.
+    ``on_epoch(epoch)`` is called before each epoch starts (an epoch-dependent source, e.g. a Shar reader).
     """
 
     def __init__(self, sampler: DynamicBucketingSampler | SimpleCutSampler, epoch: int = 0, skip: int = 0,
-                 max_epochs: int | None = None) -> None:
+                 max_epochs: int | None = None, on_epoch=None) -> None:
         self.sampler, self.epoch, self.skip, self.max_epochs = sampler, epoch, skip, max_epochs
+        self.on_epoch = on_epoch
 
     def __iter__(self):
         epoch, skip = self.epoch, self.skip
         while self.max_epochs is None or epoch < self.max_epochs:
+            if self.on_epoch is not None:
+                self.on_epoch(epoch)
             self.sampler.set_epoch(epoch)
             empty = True
             for index, cuts in enumerate(self.sampler):
@@ -154,22 +160,39 @@ class ResumableSampler(torch.utils.data.Sampler):
             epoch, skip = epoch + 1, 0
 
 
+def bins_sample_size(shuffle_buffer: int) -> int:
+    """How many of the first cuts the bucket boundaries are estimated from."""
+    return min(10000, max(shuffle_buffer, 100))
+
+
+def duration_bins(cuts: CutSet, num_buckets: int, shuffle_buffer: int = 20000) -> list[float] | None:
+    """The bucket boundaries :func:`make_sampler` would estimate from ``cuts`` (None: too few cuts to bucket).
+    Lets a reader that sees only part of the corpus bucket like every other reader."""
+    first = list(islice(cuts, bins_sample_size(shuffle_buffer)))
+    buckets = min(num_buckets, len(first))
+    return None if buckets < 2 else list(estimate_duration_buckets(first, num_buckets=buckets))
+
+
 def make_sampler(cuts: CutSet, max_duration: float, num_buckets: int, seed: int, world_size: int = 1,
-                 rank: int = 0, shuffle_buffer: int = 20000):
+                 rank: int = 0, shuffle_buffer: int = 20000, bins: list[float] | None | str = "estimate"):
     """lhotse's duration-bucketing sampler; ``shuffle_buffer`` cuts are held in memory for shuffling/bucketing.
 
-    Bucket boundaries are estimated from the first cuts; a corpus with fewer cuts than buckets gets fewer
-    buckets, and a single-cut corpus lhotse's plain ``SimpleCutSampler``.
+    Bucket boundaries are estimated from the first cuts (or given as ``bins``; None = no bucketing); a corpus
+    with fewer cuts than buckets gets fewer buckets, and a single-cut corpus lhotse's plain ``SimpleCutSampler``.
     """
-    sample = min(10000, max(shuffle_buffer, 100))
-    seen = sum(1 for _ in islice(cuts, sample))
-    buckets = min(num_buckets, seen)
     common = dict(max_duration=max_duration, shuffle=True, drop_last=False, seed=seed, world_size=world_size,
                   rank=rank)
-    if buckets < 2:
+    if bins == "estimate":
+        sample = bins_sample_size(shuffle_buffer)
+        seen = sum(1 for _ in islice(cuts, sample))
+        buckets = min(num_buckets, seen)
+        if buckets < 2:
+            return SimpleCutSampler(cuts, **common)
+        return DynamicBucketingSampler(cuts, num_buckets=buckets, buffer_size=max(shuffle_buffer, 100),
+                                       num_cuts_for_bins_estimate=sample, **common)
+    if not bins:
         return SimpleCutSampler(cuts, **common)
-    return DynamicBucketingSampler(cuts, num_buckets=buckets, buffer_size=max(shuffle_buffer, 100),
-                                   num_cuts_for_bins_estimate=sample, **common)
+    return DynamicBucketingSampler(cuts, duration_bins=list(bins), buffer_size=max(shuffle_buffer, 100), **common)
 
 
 class CropDataset(torch.utils.data.Dataset):

@@ -40,6 +40,13 @@ def setup(device: str = "auto") -> DistEnv:
     return DistEnv(rank, world, local, dev)
 
 
+def ensure_group(env: DistEnv) -> None:
+    """FSDP2 needs a process group even in one process: there, a one-rank group over an in-memory store."""
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if env.device.type == "cuda" else "gloo", store=dist.HashStore(),
+                                rank=0, world_size=1)
+
+
 def teardown() -> None:
     if dist.is_initialized():
         dist.barrier()

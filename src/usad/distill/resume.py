@@ -2,7 +2,12 @@
 order, so a changed setting (a new ``optim.lr``, another student shape or teacher) would be silently ignored or
 break the run. :func:`check_resume` compares the run folder's ``config.yaml`` (written by the run that made the
 checkpoint) with the new config and refuses, listing every differing key, unless only keys in
-:data:`SAFE_ON_RESUME` differ. It also checks the checkpoint's tensors and world size against the new run.
+:data:`SAFE_ON_RESUME` differ. It also checks the checkpoint's tensors against the new run.
+
+The number of ranks may change (a checkpoint of any layout loads into any other; see
+:mod:`usad.distill.train_stream` for where the data continues). ``optim.grad_accum`` may change with it when
+ranks x grad_accum, i.e. the global batch, stays the same (4 ranks x 1 onto 2 ranks x 2); a change of the
+number of ranks that changes the global batch is allowed and reported.
 """
 from __future__ import annotations
 
@@ -65,9 +70,25 @@ def _shape_problems(saved: dict, expected: dict) -> list[str]:
     return out
 
 
+def _same_global_batch(diffs: list, old_batch: int, old_ranks: int, cfg, world_size: int) -> list:
+    """``diffs`` without a grad_accum change that keeps ranks x grad_accum (the global batch); warns when the
+    number of ranks alone changes the global batch."""
+    new_batch = world_size * cfg.optim.grad_accum
+    if new_batch == old_batch:
+        return [d for d in diffs if d[0] != "optim.grad_accum"]
+    if old_ranks != world_size and not any(d[0] == "optim.grad_accum" for d in diffs):
+        keep = f"optim.grad_accum={old_batch // world_size}" if old_batch % world_size == 0 else \
+            f"ranks x optim.grad_accum = {old_batch}"
+        print(f"warning: the checkpoint was written by {old_ranks} rank(s) and this run has {world_size}, so a step "
+              f"now averages {new_batch} micro-batches instead of {old_batch}; {keep} keeps the global batch",
+              flush=True)
+    return diffs
+
+
 def check_resume(cfg, checkpoint: str | Path, state: dict, model, world_size: int = 1) -> None:
     """Raise ResumeError when ``cfg`` cannot continue ``checkpoint`` (its loaded ``state``) with ``model``."""
     checkpoint = Path(checkpoint)
+    old_ranks = len(state.get("positions", [])) or world_size
     run_dir = checkpoint.parent.parent                      # <run>/checkpoints/step_<N>.pt
     advice = (f"Drop these changes to continue that run, or start a new run with another train.out_dir "
               f"(train.resume=never starts over in {run_dir} and overwrites its checkpoints)")
@@ -78,7 +99,8 @@ def check_resume(cfg, checkpoint: str | Path, state: dict, model, world_size: in
         except (OSError, yaml.YAMLError) as exc:
             raise ResumeError(f"cannot resume from {checkpoint}: {saved_path} is unreadable ({exc}); restore it "
                               f"or start a new run with another train.out_dir") from None
-        diffs = config_differences(saved, cfg.to_dict())
+        old_batch = old_ranks * int((saved.get("optim") or {}).get("grad_accum", 1))
+        diffs = _same_global_batch(config_differences(saved, cfg.to_dict()), old_batch, old_ranks, cfg, world_size)
         if diffs:
             listed = "; ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in diffs[:SHOWN])
             more = f"; ... {len(diffs) - SHOWN} more" if len(diffs) > SHOWN else ""
@@ -86,7 +108,8 @@ def check_resume(cfg, checkpoint: str | Path, state: dict, model, world_size: in
                 f"cannot resume from {checkpoint}: {run_dir} holds a run started with other settings "
                 f"({len(diffs)} differ: {listed}{more}). A resumed run continues the checkpoint's optimiser "
                 f"state and schedule, so these would not take effect as written. {advice}. Keys that may "
-                f"change on resume: {', '.join(sorted(SAFE_ON_RESUME))}.")
+                f"change on resume: {', '.join(sorted(SAFE_ON_RESUME))}; optim.grad_accum when ranks x grad_accum "
+                f"stays {old_batch}.")
     else:
         print(f"warning: {saved_path} is missing, so the settings of the run that wrote {checkpoint.name} cannot "
               f"be compared with this config; resuming anyway", flush=True)
@@ -95,7 +118,3 @@ def check_resume(cfg, checkpoint: str | Path, state: dict, model, world_size: in
         raise ResumeError(f"cannot resume from {checkpoint}: its student/heads do not match this config's "
                           f"({'; '.join(problems)}); the checkpoint belongs to a run with another student or other "
                           f"teachers. {advice}.")
-    ranks = len(state.get("positions", []))
-    if ranks != world_size:
-        raise ResumeError(f"cannot resume from {checkpoint}: it was written by {ranks} rank(s) and this run has "
-                          f"{world_size}; resume with the same number of processes")

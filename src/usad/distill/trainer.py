@@ -22,22 +22,22 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
-                                                     get_optimizer_state_dict, set_model_state_dict,
-                                                     set_optimizer_state_dict)
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict, get_optimizer_state_dict
 
 from usad.distill import checkpointing as ckpt
 from usad.distill import data as data_mod
 from usad.distill.config import DistillConfig
-from usad.distill.distributed import DistEnv, all_gather_objects, max_over_ranks, setup, teardown
+from usad.distill.distributed import DistEnv, all_gather_objects, ensure_group, max_over_ranks, setup, teardown
 from usad.distill.flops import train_flops
 from usad.distill.heads import HeadSet
 from usad.distill.objective import multi_teacher_loss
 from usad.distill.progress import Clock, ProgressLog
 from usad.distill.resume import check_resume
+from usad.distill.sharded_checkpoint import restore_weights
 from usad.distill.student import DistillModel, build_student, save_heads, student_config
 from usad.distill.target_stats import STATS_FILE, TargetStats, from_batches, from_cache
 from usad.distill.teacher_set import TeacherSlot, build_teachers
+from usad.distill.train_stream import open_stream
 from usad.distill.weights import domain_weights
 from usad.errors import NonFiniteError
 from usad.io import atomic_write_text
@@ -91,6 +91,7 @@ def _wrap(model: DistillModel, cfg: DistillConfig, env: DistEnv, use_bf16: bool)
 
         mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if use_bf16 else None
         kw = {"mp_policy": mp} if mp is not None else {}
+        ensure_group(env)
         for block in model.student.blocks:
             fully_shard(block, **kw)
         fully_shard(model, **kw)
@@ -145,46 +146,35 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
         s, oc.warmup_steps, tc.max_steps, agreed["fraction"] if decay_by_time else 0.0))
     forward = torch.compile(wrapped, dynamic=True) if tc.compile else wrapped
 
-    step, epoch, skip, before = 0, 0, 0, 0.0
+    step, before, positions = 0, 0.0, None
     resume_from = _resume_path(tc, out_dir)
     if resume_from is not None:
         state = ckpt.load_training_checkpoint(resume_from)
         check_resume(cfg, resume_from, state, model, env.world_size)  # refuse changed settings, naming them
-        set_model_state_dict(wrapped, state["model"], options=StateDictOptions(full_state_dict=True))
-        set_optimizer_state_dict(wrapped, optimizer, state["optimizer"],
-                                 options=StateDictOptions(full_state_dict=True))
+        restore_weights(resume_from, state, wrapped, optimizer)     # either format, any number of ranks
         scheduler.load_state_dict(state["scheduler"])
         step, before = int(state["step"]), float(state.get("elapsed", 0.0))
-        if len(state["positions"]) != env.world_size:
-            raise RuntimeError(f"{resume_from} was written by {len(state['positions'])} ranks; resume with the "
-                               f"same world size (now {env.world_size})")
-        epoch, skip = state["positions"][env.rank]
+        positions = state["positions"]                               # one per rank of the run that saved it
         if env.is_main:
             print(f"resumed from {resume_from} at step {step}", flush=True)
 
     if env.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    d = cfg.data
     cuts = _build_cuts(cfg)
     with torch.random.fork_rng(devices=[]):   # reading batches for statistics must not shift the random streams
         stats = _target_stats(cfg, slots, cuts, out_dir, env)
-    loader = data_mod.make_loader(cuts, max_duration=d.max_duration, num_buckets=d.num_buckets,
-                                  seed=tc.seed, num_workers=d.num_workers, epoch=epoch, skip=skip,
-                                  world_size=env.world_size, rank=env.rank, shuffle_buffer=d.shuffle_buffer,
-                                  crop_grid=d.crop_grid)
+    stream = open_stream(cfg, cuts, env, positions)   # this rank's batches; Shar: its own shards only
     log = ProgressLog(str(out_dir / "tensorboard") if tc.tensorboard else None, enabled=env.is_main)
     peak_dtype = "bfloat16" if use_bf16 else "float32"
     peak, _ = peak_flops(env.device, peak_dtype, tc.peak_tflops) if env.is_main else (1.0, "")
     order = [s.name for s in slots]
     domains = [s.domain for s in slots]
     clock = Clock(before)
-    batches = iter(loader)
-    position = (epoch, skip)
     window = {"audio": 0.0, "flops": 0.0, "t0": time.monotonic(), "loss": 0.0, "teach": {}, "n": 0}
     last_loss, stopped_by, saved_at = float("nan"), "max_steps", -1
     if resume_from is not None:  # restored last, so nothing above can shift the random streams
-        ckpt.set_rng_state(state["rng"][env.rank])
+        ckpt.set_rng_state(state["rng"][env.rank % len(state["rng"])])
 
     while step < tc.max_steps:
         if budget_s is not None:
@@ -195,8 +185,7 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
         optimizer.zero_grad(set_to_none=True)
         step_loss, step_teach = 0.0, {}
         for micro in range(oc.grad_accum):
-            batch = next(batches)
-            position = (batch.epoch, batch.index + 1)
+            batch = next(stream)
             res, frames = _micro_step(forward, wrapped, batch, slots, order, domains, cfg, env, use_bf16,
                                       stats, sync=micro == oc.grad_accum - 1)
             step_loss += float(res.loss.detach()) / oc.grad_accum
@@ -217,10 +206,10 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
         if step % tc.log_every == 0 or step == tc.max_steps:
             _log(log, window, step, tc, scheduler, clock, peak, env, stats.floor)
         if tc.ckpt_every and step % tc.ckpt_every == 0:
-            _save(out_dir, step, wrapped, optimizer, scheduler, position, clock, env, tc)
+            _save(out_dir, step, wrapped, optimizer, scheduler, stream.position, clock, env, tc)
             saved_at = step
     if saved_at != step:
-        _save(out_dir, step, wrapped, optimizer, scheduler, position, clock, env, tc)
+        _save(out_dir, step, wrapped, optimizer, scheduler, stream.position, clock, env, tc)
     student_dir = heads_dir = None
     full = get_model_state_dict(wrapped, options=FULL)
     if env.is_main:
@@ -309,13 +298,17 @@ def _log(log: ProgressLog, window: dict, step: int, tc, scheduler, clock: Clock,
 
 
 def _save(out_dir, step, wrapped, optimizer, scheduler, position, clock, env, tc) -> None:
+    positions = all_gather_objects(position, env)
+    rngs = all_gather_objects(ckpt.rng_state(), env)
+    state = {"step": step, "scheduler": scheduler.state_dict(), "positions": positions, "rng": rngs,
+             "elapsed": clock.elapsed}
+    if tc.fsdp:   # every rank writes its own shards (torch.distributed.checkpoint)
+        ckpt.save_sharded_checkpoint(out_dir, step, wrapped, optimizer, state, env, keep=tc.keep_checkpoints)
+        return
     model_sd = get_model_state_dict(wrapped, options=FULL)
     optim_sd = get_optimizer_state_dict(wrapped, optimizer, options=FULL)
-    positions = all_gather_objects(list(position), env)
-    rngs = all_gather_objects(ckpt.rng_state(), env)
     if env.is_main:
-        state = {"step": step, "model": model_sd, "optimizer": optim_sd, "scheduler": scheduler.state_dict(),
-                 "positions": positions, "rng": rngs, "elapsed": clock.elapsed}
+        state.update(model=model_sd, optimizer=optim_sd)
         ckpt.save_training_checkpoint(out_dir, step, state, keep=tc.keep_checkpoints)
     if env.distributed:
         torch.distributed.barrier()

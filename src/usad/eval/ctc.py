@@ -29,7 +29,8 @@ class CTCConfig:
     seed: int = 0
     max_steps: int = 1500
     eval_every: int = 50
-    patience: int = 5
+    patience: int = 6
+    min_steps: int = 600          # no early stop before: CTC first learns to emit blanks, then tokens
     batch_files: int = 16
     weights_lr: float = 0.02
     min_rate: float = 50.0
@@ -61,22 +62,31 @@ class CTCHead(nn.Module):
         return self.mix.weights() if self.mix is not None else None
 
 
-def _files(split: SequenceSplit, std: Standardizer, repeat: int) -> list[torch.Tensor]:
-    out = []
-    for a, b in zip(split.offsets[:-1], split.offsets[1:]):
-        f = std(split.x[int(a):int(b)].float())
-        out.append(f.repeat_interleave(repeat, dim=0) if repeat > 1 else f)
-    return out
+class _Padded:
+    """A split's files standardised and padded once: x (F, T_max, ...) and lengths (F,), so a minibatch is an
+    index into it (padding per step with pad_sequence costs more than the probe's own forward pass)."""
 
+    def __init__(self, split: SequenceSplit, std: Standardizer, repeat: int) -> None:
+        lengths = np.diff(split.offsets) * repeat
+        self.lengths = torch.as_tensor(lengths, dtype=torch.long)
+        t_max = int(lengths.max()) if len(lengths) else 0
+        self.x = torch.zeros((len(lengths), t_max, *split.x.shape[1:]))
+        z = std(split.x.float())
+        for i, (a, b) in enumerate(zip(split.offsets[:-1], split.offsets[1:])):
+            f = z[int(a):int(b)]
+            self.x[i, : int(lengths[i])] = f.repeat_interleave(repeat, dim=0) if repeat > 1 else f
+        self.tokens = split.tokens
 
-def _batch(files: list[torch.Tensor], tokens: list[list[int]], idx):
-    feats = [files[i] for i in idx]
-    lengths = torch.tensor([len(f) for f in feats])
-    x = nn.utils.rnn.pad_sequence(feats, batch_first=True)
-    tgt = [torch.tensor(tokens[i], dtype=torch.long) + 1 for i in idx]
-    tl = torch.tensor([len(t) for t in tgt])
-    y = torch.cat(tgt) if tgt else torch.zeros(0, dtype=torch.long)
-    return x, lengths, y, tl
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def batch(self, idx: list[int]):
+        lengths = self.lengths[idx]
+        x = self.x[idx, : int(lengths.max())]
+        tgt = [torch.tensor(self.tokens[i], dtype=torch.long) + 1 for i in idx]
+        tl = torch.tensor([len(t) for t in tgt])
+        y = torch.cat(tgt) if tgt else torch.zeros(0, dtype=torch.long)
+        return x, lengths, y, tl
 
 
 def greedy_decode(logp: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
@@ -105,11 +115,10 @@ class TrainedCTC:
     @torch.no_grad()
     def decode(self, split: SequenceSplit, batch_files: int = 32) -> list[list[int]]:
         self.head.eval()
-        files = _files(split, self.standardizer, self.repeat)
+        files = _Padded(split, self.standardizer, self.repeat)
         out: list[list[int]] = []
         for i in range(0, len(files), batch_files):
-            idx = list(range(i, min(len(files), i + batch_files)))
-            x, lengths, _, _ = _batch(files, split.tokens, idx)
+            x, lengths, _, _ = files.batch(list(range(i, min(len(files), i + batch_files))))
             out += greedy_decode(self.head(x), lengths)
         return out
 
@@ -125,7 +134,7 @@ def train_ctc_probe(train: SequenceSplit, valid: SequenceSplit, vocab: int, fram
     gen = torch.Generator().manual_seed(cfg.seed)
     std = Standardizer(train.x.float())
     repeat = max(1, math.ceil(cfg.min_rate / frame_rate - 1e-6)) if frame_rate else 1
-    tr_files, va_files = _files(train, std, repeat), _files(valid, std, repeat)
+    tr_files, va_files = _Padded(train, std, repeat), _Padded(valid, std, repeat)
     num_layers = train.x.shape[1] if train.x.dim() == 3 else None
     head = CTCHead(train.x.shape[-1], vocab, num_layers)
     groups = [{"params": list(head.head.parameters()), "lr": cfg.lr}]
@@ -134,8 +143,8 @@ def train_ctc_probe(train: SequenceSplit, valid: SequenceSplit, vocab: int, fram
     opt = torch.optim.Adam(groups)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
 
-    def loss_of(files, tokens, idx) -> torch.Tensor:
-        x, lengths, y, tl = _batch(files, tokens, idx)
+    def loss_of(files: _Padded, idx: list[int]) -> torch.Tensor:
+        x, lengths, y, tl = files.batch(idx)
         return ctc(head(x).transpose(0, 1), y, lengths, tl)
 
     @torch.no_grad()
@@ -144,7 +153,7 @@ def train_ctc_probe(train: SequenceSplit, valid: SequenceSplit, vocab: int, fram
         total, n = 0.0, 0
         for i in range(0, len(va_files), 32):
             idx = list(range(i, min(len(va_files), i + 32)))
-            total += float(loss_of(va_files, valid.tokens, idx)) * len(idx)
+            total += float(loss_of(va_files, idx)) * len(idx)
             n += len(idx)
         return total / n
 
@@ -154,7 +163,7 @@ def train_ctc_probe(train: SequenceSplit, valid: SequenceSplit, vocab: int, fram
     for step in range(1, cfg.max_steps + 1):
         head.train()
         idx = torch.randint(0, n, (min(cfg.batch_files, n),), generator=gen).tolist()
-        loss = loss_of(tr_files, train.tokens, idx)
+        loss = loss_of(tr_files, idx)
         if not torch.isfinite(loss):
             raise NonFiniteError(f"CTC probe loss became {loss.item()} at step {step} (lr={cfg.lr}); the "
                                      "features may contain NaN/Inf or the learning rate is too high")
@@ -168,7 +177,7 @@ def train_ctc_probe(train: SequenceSplit, valid: SequenceSplit, vocab: int, fram
                 bad = 0
             else:
                 bad += 1
-                if bad >= cfg.patience:
+                if bad >= cfg.patience and step >= cfg.min_steps:
                     break
     if best[1] is not None:
         head.load_state_dict(best[1])

@@ -5,7 +5,8 @@ Layout: ``<out>/<teacher-slug>__L<layers>__<hash12>/`` holding ``shard-00000.saf
 ``<clip id>/<layer>``, shape (T, D)) and ``index.json``. The hash covers the teacher's declared identity
 (TeacherInfo: name, rates, dims, feature, extra such as hop sizes), the layers and the cache format, so a changed
 teacher configuration gets a new folder and never reads a stale cache. Shards are written to a temp file and
-renamed; finished shards are skipped when the build is run again (resume).
+renamed; finished shards are skipped when the build is run again (resume). Many ranks can build one cache at
+once, each its own shards, the last to finish writing the index (:mod:`usad.teachers.cache_index`).
 """
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from pathlib import Path
 
 import torch
 
+from . import cache_index as index_mod
 from .base import Teacher, TeacherInfo, TeacherOutput
 from .batching import lengths_to_mask
 from usad.errors import ConfigError, UsadError
-from usad.io import atomic_write_text, save_safetensors
+from usad.io import save_safetensors
 from usad.manifest import read_manifest as _read_manifest
 
 FORMAT_VERSION = 1
@@ -95,43 +97,49 @@ def _compute_batch(teacher: Teacher, rows: list[dict], layers: list[int], tensor
 
 # ----------------------------------------------------------------------------------------------------------
 def build_cache(teacher: Teacher, manifest: str | Path, out_dir: str | Path, layers: list[int] | None = None,
-                shard_size: int = 256, batch_size: int = 8, progress: bool = True) -> Path:
-    """Compute ``layers`` of ``teacher`` for every clip of ``manifest``; returns the keyed cache folder."""
+                shard_size: int = 256, batch_size: int = 8, progress: bool = True, rank: int = 0,
+                world_size: int = 1) -> Path:
+    """Compute ``layers`` of ``teacher`` for every clip of ``manifest``; returns the keyed cache folder.
+
+    With ``world_size`` > 1 this call computes only rank ``rank``'s shards (``rank, rank + world_size, ...``);
+    run one call per rank, at once, anywhere that shares ``out_dir``. The rank that finishes the last shard
+    writes the index, which makes the cache usable (:func:`usad.teachers.cache_index.is_complete`). Finished
+    shards are kept when a build is run again, with any number of ranks (resume after a kill).
+    """
     from tqdm import tqdm
 
     layers = sorted(set(layers or teacher.default_layers()))
     bad = [l for l in layers if l not in teacher.info.dims]
     if bad:
         raise ConfigError(f"teacher {teacher.name!r} has no layer(s) {bad}; available: {sorted(teacher.info.dims)}")
+    if not (world_size >= 1 and 0 <= rank < world_size):
+        raise ConfigError(f"cache rank {rank} of world size {world_size}: need 0 <= rank < world size")
     rows = read_manifest(manifest)
     folder = Path(out_dir) / cache_key(teacher.info, layers)
     folder.mkdir(parents=True, exist_ok=True)
-    shards = [rows[i: i + shard_size] for i in range(0, len(rows), shard_size)]
-    index = {"format": FORMAT_VERSION, "teacher": asdict(teacher.info), "layers": layers,
-             "config_hash": config_hash(teacher.info, layers), "frame_rate": teacher.info.frame_rate,
-             "clips": {}, "shards": []}
-    bar = tqdm(total=len(rows), desc=f"cache {teacher.name}", unit="clip", disable=not progress)
-    for s, shard_rows in enumerate(shards):
-        name = f"shard-{s:05d}.safetensors"
-        target, meta_path = folder / name, folder / f"shard-{s:05d}.json"
-        meta = json.loads(meta_path.read_text()) if target.is_file() and meta_path.is_file() else None
-        if meta is not None and list(meta["frames"]) == [r["id"] for r in shard_rows]:
-            bar.update(len(shard_rows))  # finished by an earlier run over the same clips: resume
-        else:
+    plan = index_mod.plan_shards(rows, shard_size)
+    base = {"format": FORMAT_VERSION, "teacher": asdict(teacher.info), "layers": layers,
+            "config_hash": config_hash(teacher.info, layers), "frame_rate": teacher.info.frame_rate,
+            "clips": {}, "shards": []}
+    index_mod.forget_other_plan(folder, plan, base)
+    mine = list(range(rank, len(plan), world_size))
+    label = f"cache {teacher.name}" + (f" [rank {rank}/{world_size}]" if world_size > 1 else "")
+    bar = tqdm(total=sum(len(plan[s]) for s in mine), desc=label, unit="clip", disable=not progress)
+    for s in mine:
+        shard_rows = plan[s]
+        if index_mod.shard_meta(folder, s, shard_rows) is None:   # else finished by an earlier run: resume
             tensors, frames = {}, {}
             for i in range(0, len(shard_rows), batch_size):
                 batch_rows = shard_rows[i: i + batch_size]
                 frames.update(_compute_batch(teacher, batch_rows, layers, tensors))
                 bar.update(len(batch_rows))
-            save_safetensors(target, tensors, metadata={"teacher": teacher.name, "layers": json.dumps(layers)})
-            meta = {"frames": frames}
-            atomic_write_text(meta_path, json.dumps(meta))
-        for cid, n in meta["frames"].items():
-            index["clips"][cid] = [name, n]
-        index["shards"].append(name)
-        atomic_write_text(folder / "index.json", json.dumps(index))
+            save_safetensors(folder / index_mod.shard_name(s), tensors,
+                             metadata={"teacher": teacher.name, "layers": json.dumps(layers)})
+            index_mod.write_shard_meta(folder, s, frames)
+        else:
+            bar.update(len(shard_rows))
     bar.close()
-    atomic_write_text(folder / "index.json", json.dumps({**index, "complete": True}))
+    index_mod.merge_index(folder, plan, base)
     return folder
 
 
@@ -168,7 +176,8 @@ class CachedTeacher(Teacher):
         self.folder = find_cache(cache_dir, teacher_info, layers)
         self.index = json.loads((self.folder / "index.json").read_text())
         if not self.index.get("complete"):
-            raise UsadError(f"feature cache {self.folder} is incomplete; run `usad cache` again to finish it")
+            raise UsadError(f"feature cache {self.folder} is incomplete (an interrupted build, or ranks of a "
+                            f"parallel build still running); run `usad cache` again to finish it")
         self.layers = sorted(layers) if layers else self.index["layers"]
         self.info = TeacherInfo(**{**teacher_info.__dict__, "dims": {l: teacher_info.dims[l] for l in self.layers}})
         self._handles: dict[str, object] = {}
