@@ -1,6 +1,10 @@
 """How every adapter finds its encoder: a saved student folder, a hub id ``org/name``, or ``preset:NAME[,k=v]``
 (random weights). With no model given, ``USAD_MODEL`` (and ``USAD_LAYER``, ``USAD_DEVICE``) in the environment
-name it: the route for runners that build the encoder class with no arguments (``python -m xares.run``)."""
+name it: the route for runners that build the encoder class with no arguments (``python -m xares.run``).
+
+Precision: every adapter takes ``dtype`` ("auto" | "float32" | "bfloat16" | "float16"); None reads
+``USAD_DTYPE``, then "auto" (bfloat16 autocast on a CPU with native bf16, else float32; see usad.precision).
+``dtype="float32"`` or ``USAD_DTYPE=float32`` forces full precision. Outputs are float32 either way."""
 from __future__ import annotations
 
 import os
@@ -8,6 +12,7 @@ import os
 import torch
 
 from usad.errors import ConfigError
+from usad.precision import autocast, resolve_dtype
 
 ENV_MODEL, ENV_LAYER, ENV_DEVICE = "USAD_MODEL", "USAD_LAYER", "USAD_DEVICE"
 
@@ -84,3 +89,20 @@ def mask_from_attention(audio: torch.Tensor, attention_mask: torch.Tensor | None
         raise ValueError(f"audio_attention_mask shape {tuple(attention_mask.shape)} must equal audio shape "
                          f"{tuple(audio.shape)}")
     return attention_mask.to(torch.long).sum(-1)
+
+
+class Precision:
+    """The adapters' precision: ``with precision:`` runs the encoder in the resolved dtype (autocast for bf16/fp16,
+    float32 weights kept); ``precision.dtype`` says which."""
+
+    def __init__(self, dtype: str | torch.dtype | None, device: str | torch.device) -> None:
+        self.device = torch.device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        self._ctx = None
+
+    def __enter__(self):
+        self._ctx = autocast(self.device, self.dtype)
+        return self._ctx.__enter__()
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)

@@ -1,20 +1,23 @@
 """s3prl-style upstream for a usad student:
 ``forward(wavs: list[(S,)] or (B, S), wavs_len: (B,) | None) -> (hidden_states: list of (B, T, D), lengths: list
-of (B,))`` with every layer 0..L (0 = input to block 1), like ``s3prl.nn.S3PRLUpstream``."""
+of (B,))`` with every layer 0..L (0 = input to block 1), like ``s3prl.nn.S3PRLUpstream``. ``dtype`` None reads
+``USAD_DTYPE``, then "auto" (bfloat16 autocast on a CPU with native bf16; "float32" forces full precision); the
+hidden states are float32 either way."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from usad.adapters.loading import load_encoder
+from usad.adapters.loading import Precision, load_encoder
 
 
 class USADUpstream(nn.Module):
     sample_rate = 16000
 
-    def __init__(self, model: str | nn.Module = "", device: str = "cpu") -> None:
+    def __init__(self, model: str | nn.Module = "", device: str = "cpu", dtype: str | None = None) -> None:
         super().__init__()
         self.encoder = load_encoder(model, device)
+        self.precision = Precision(dtype, next(self.encoder.parameters()).device)
         cfg = self.encoder.config
         self.num_layers = int(cfg.num_layers) + 1
         self.hidden_sizes = [int(cfg.dim)] * self.num_layers
@@ -34,7 +37,8 @@ class USADUpstream(nn.Module):
             batch = wavs.to(device).float()
             lens = wavs_len.to(device) if wavs_len is not None else torch.full(
                 (batch.shape[0],), batch.shape[1], device=device)
-        out = self.encoder(batch, lens)
+        with self.precision:
+            out = self.encoder(batch, lens)
         n = out.mask.sum(-1)
-        hs = [h * out.mask.unsqueeze(-1) for h in out.hidden_states]
+        hs = [h.float() * out.mask.unsqueeze(-1) for h in out.hidden_states]
         return hs, [n] * len(hs)

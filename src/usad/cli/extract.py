@@ -25,10 +25,10 @@ import numpy as np
 import torch
 
 from usad.errors import ConfigError, UsadError
+from usad.precision import DTYPE_CHOICES, TORCH_DTYPES, autocast, describe, resolve_dtype
 
 AUDIO_EXTS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".w64", ".caf"}
 LIST_EXTS = {".txt", ".lst", ".list", ".scp"}
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 MIN_CHUNK_SECONDS = 1.0
 
 
@@ -64,7 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"student: longer clips run alone in chunks of this length with 5 s of context on "
                              f"each side (s, >= {MIN_CHUNK_SECONDS:g})")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    parser.add_argument("--dtype", choices=DTYPE_CHOICES, default="auto",
+                        help="student precision: auto (default) = bfloat16 autocast on a CPU with native bf16 "
+                             "(avx512_bf16/amx_bf16), else float32; float32 forces full precision. Teachers run "
+                             "in float32 unless bfloat16/float16 is asked for")
 
 
 @dataclass
@@ -90,12 +93,13 @@ class FeatureSource:
     run_long: Callable[[torch.Tensor, list[int]], tuple[dict[int, torch.Tensor], torch.Tensor]] | None = None
     default_layers: list[int] = field(default_factory=list)
     dims: dict[int, int] = field(default_factory=dict)       # layer -> feature width
+    precision: str = "float32 (asked for)"                     # what runs, and why
 
 
 def feature_source(args: argparse.Namespace) -> FeatureSource:
     """Build the student (``--model``/``--preset``) or teacher (``--teacher``) as a FeatureSource."""
     try:
-        device, dtype = torch.device(args.device), DTYPES[args.dtype]
+        device = torch.device(args.device)
     except RuntimeError as exc:
         raise ConfigError(f"--device {args.device!r}: {exc}; use cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -103,7 +107,9 @@ def feature_source(args: argparse.Namespace) -> FeatureSource:
     if args.teacher:
         from usad.teachers.registry import load_teacher  # lazy: teachers pull heavy optional packages
 
-        teacher = load_teacher(args.teacher, device=device, dtype=None if dtype == torch.float32 else dtype)
+        # "auto" keeps teachers in float32: bf16 fidelity was checked for the student, not for every teacher
+        asked = None if args.dtype in ("auto", "float32") else TORCH_DTYPES[args.dtype]
+        teacher = load_teacher(args.teacher, device=device, dtype=asked)
         info = teacher.info
 
         def run_teacher(wav, lengths, layers):
@@ -112,29 +118,33 @@ def feature_source(args: argparse.Namespace) -> FeatureSource:
 
         return FeatureSource(info.name, float(info.frame_rate), sorted(info.dims), info.feature, run_teacher,
                              default_layers=[l for l in sorted(info.dims) if l >= 1] or sorted(info.dims),
-                             dims=dict(info.dims))
+                             dims=dict(info.dims),
+                             precision="float32" if asked is None else f"{args.dtype} (asked for)")
     from usad.model.encoder import Encoder
 
+    dtype = resolve_dtype(args.dtype, device, "--dtype")
     enc = Encoder.from_pretrained(args.model, device=device) if args.model else Encoder.from_preset(args.preset)
-    enc = enc.to(device=device, dtype=dtype).eval()
+    enc = enc.to(device=device).eval()      # float32 weights; bf16/fp16 run as autocast (usad.precision)
     n, feature = enc.config.num_layers, args.feature
 
     def pick(out, layers):
         return {l: out.layer(l, feature) for l in layers}, out.mask
 
     def run_student(wav, lengths, layers):
-        with torch.no_grad():
+        with torch.no_grad(), autocast(device, dtype):
             return pick(enc(wav.to(device), lengths.to(device), target_layer=max(layers)), layers)
 
     def run_long(wav, layers):
-        out = enc.extract_long(wav, chunk_seconds=args.chunk_seconds, target_layer=max(layers),
-                               include_ffn=feature == "ffn")
+        with autocast(device, dtype):
+            out = enc.extract_long(wav, chunk_seconds=args.chunk_seconds, target_layer=max(layers),
+                                   include_ffn=feature == "ffn")
         return pick(out, layers)
 
     layer_range = list(range(0 if feature == "hidden" else 1, n + 1))
     return FeatureSource(args.model or f"preset:{args.preset}", enc.frame_rate, layer_range, feature,
                          run_student, run_long, default_layers=list(range(1, n + 1)),
-                         dims={l: enc.config.dim for l in layer_range})
+                         dims={l: enc.config.dim for l in layer_range},
+                         precision=describe(dtype, args.dtype, device))
 
 
 def parse_layers(spec: str, source: FeatureSource) -> list[int]:
@@ -300,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
               f"({', '.join(f'{l}: {source.dims[l]}' for l in layers)}), so each layer goes to its own "
               f"<name>.layer_<l>.npy of shape (T, D_l)")
     meta = {"source": source.name, "feature": source.feature, "frame_rate": source.frame_rate,
-            "layers": ",".join(map(str, layers))}
+            "layers": ",".join(map(str, layers)), "precision": source.precision}
     written: list[str] = []
     long = [it for it in items if source.run_long and it.seconds > args.chunk_seconds]
     short = [it for it in items if it not in long]
@@ -352,7 +362,7 @@ def run(args: argparse.Namespace) -> int:
                "written": written, "failed": failures}
     atomic_write_text(out_dir / "extract_summary.json", json.dumps(summary, indent=2))
     print(f"usad extract: wrote {len(written)} file(s) to {out_dir} ({source.name}, {source.feature}, layers "
-          f"{meta['layers']}, {source.frame_rate:g} Hz); {len(failures)} failed")
+          f"{meta['layers']}, {source.frame_rate:g} Hz, {source.precision}); {len(failures)} failed")
     for name, why in failures.items():
         print(f"  FAILED {name}: {why}")
     return 1 if failures else 0

@@ -72,10 +72,18 @@ def _load_clip(row: dict) -> torch.Tensor:
 
 
 # ---- building ----
+def _teacher_device(teacher: Teacher) -> torch.device:
+    """Where a teacher's torch weights live (CPU for teachers without any, e.g. ONNX or TFLite models)."""
+    for t in (*teacher.parameters(), *teacher.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
 def _compute_batch(teacher: Teacher, rows: list[dict], layers: list[int], tensors: dict) -> dict[str, int]:
     wavs = [_load_clip(r) for r in rows]
     wav = torch.nn.utils.rnn.pad_sequence(wavs, batch_first=True)
-    out = teacher(wav, torch.tensor([w.shape[0] for w in wavs]), layers=layers)
+    # audio goes where the teacher is (`usad cache --device cuda`); the features come back to the CPU below
+    out = teacher(wav.to(_teacher_device(teacher)), torch.tensor([w.shape[0] for w in wavs]), layers=layers)
     frames = {}
     for b, r in enumerate(rows):
         n = int(out.mask[b].sum())
