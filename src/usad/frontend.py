@@ -1,7 +1,7 @@
 """Kaldi-compatible log-mel filterbank front end, batched, in torch (CPU or GPU).
 
-This reproduces what the released USAD code gets from torchaudio's Kaldi-compatible ``fbank`` (METHOD.md
-section 2), written with plain torch ops so it runs on the model's device:
+This reproduces what the released USAD code gets from torchaudio's Kaldi-compatible ``fbank`` (docs/method.md,
+section 1), written with plain torch ops so it runs on the model's device:
 
 - waveform in [-1, 1] float (the scale ``soundfile``/``torchaudio.load`` give; NOT int16 scale), 16 kHz;
 - subtract each clip's waveform mean (over its valid samples only);

@@ -65,3 +65,18 @@ def test_faster_encoders_are_pooled_to_the_common_rate():
     same = _Padded(split, std, 50.0, 50.0)
     assert same.lengths.tolist() == np.diff(split.offsets).tolist()
     assert torch.allclose(same.x[0, : same.lengths[0]], std(split.x[: split.offsets[1]]))
+
+
+def test_restarts_keep_the_head_best_on_valid_for_each_layer():
+    from usad.eval.ctc import train_ctc_per_layer
+
+    tr, va = _split(40, 0), _split(12, 1)
+    noise = lambda s: torch.randn(s.x.shape, generator=torch.Generator().manual_seed(5)) * 2  # noqa: E731
+    stack = lambda s: SequenceSplit(torch.stack([s.x, noise(s)], 1), s.offsets, s.tokens)  # noqa: E731
+    cfg = dict(lr=1e-2, max_steps=150, min_steps=50, eval_every=25)
+    one = train_ctc_per_layer(stack(tr), stack(va), V, 50.0, CTCConfig(restarts=1, **cfg))
+    three = train_ctc_per_layer(stack(tr), stack(va), V, 50.0, CTCConfig(restarts=3, **cfg))
+    # restart 0 is the single run's head on the same minibatches, so the kept head can only be as good or better
+    for a, b in zip(one, three):
+        assert b.valid_loss <= a.valid_loss + 1e-6
+    assert three[0].valid_loss < three[1].valid_loss   # and layers keep their own heads

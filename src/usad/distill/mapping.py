@@ -1,4 +1,4 @@
-"""Sparse layer-to-layer mapping between the student and one teacher (METHOD.md section 3).
+"""Sparse layer-to-layer mapping between the student and one teacher (docs/method.md, section 2).
 
 With K pairs, student layer floor(k * L_S / K) predicts teacher layer floor(k * L_T / K), k = 1..K
 (12-layer student, 24-layer teacher, K = 4: 3->6, 6->12, 9->18, 12->24). Layers are 1-based block indices.

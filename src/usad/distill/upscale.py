@@ -1,4 +1,4 @@
-"""Depth up-scaling (METHOD.md section 5): a deeper student made by stacking copies of trained blocks.
+"""Depth up-scaling (docs/method.md, section 4): a deeper student made by stacking copies of trained blocks.
 
 The paper builds the 48-layer XXLarge from the trained 32-layer XLarge with blocks 0-23 then 8-31 (0-based).
 ``plan[i]`` is the old block copied into new block i; everything outside the blocks (front end, subsampler,

@@ -1,4 +1,4 @@
-"""Domain-aware teacher weights (METHOD.md section 3).
+"""Domain-aware teacher weights (docs/method.md, section 2).
 
 Raw weight a_m = omega if teacher m is the expert of the sample's domain, else 1; weights are a_m / sum(a).
 With one teacher per domain this is exactly the paper's rule: omega / (omega + M - 1) in-domain, 1 / (omega + M - 1)

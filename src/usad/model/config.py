@@ -114,7 +114,7 @@ PRESETS: dict[str, dict] = {
     "xxlarge": dict(dim=1280, num_layers=48, num_heads=20, frame_rate=25.0),
 }
 
-# Published parameter counts (METHOD.md section 2), reproduced within 1% by attention="relpos".
+# Published parameter counts (docs/method.md, section 1), reproduced within 1% by attention="relpos".
 PUBLISHED_PARAMS = {"small": 24.8e6, "base": 97.2e6, "large": 336e6, "xlarge": 695e6, "xxlarge": 1036e6}
 
 

@@ -71,7 +71,7 @@ class Teacher(nn.Module):
         return self.info.frame_rate
 
     def default_layers(self, k: int = 4) -> list[int]:
-        """Sparse layer selection floor(k * L / K), k = 1..K (METHOD.md section 3)."""
+        """Sparse layer selection floor(k * L / K), k = 1..K (docs/method.md, section 2)."""
         n = self.info.num_layers
         k = min(k, n)
         return sorted({max(1, (i * n) // k) for i in range(1, k + 1)})
