@@ -1,11 +1,12 @@
 """Writing clips once: a file that exists is never rendered again (resumable builds), writes are atomic."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from usad.io import atomic_path
 
 from .clip import SAMPLE_RATE, Clip
 
@@ -29,9 +30,7 @@ def ensure_clip(clip: Clip, path: Path) -> tuple[float, bool]:
     if wav.ndim != 1 or len(wav) == 0 or not np.all(np.isfinite(wav)):
         raise ClipRenderError(f"clip {clip.id} from {clip.source}: rendered audio is empty, not mono or not finite")
     wav = np.clip(wav, -1.0, 1.0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
     fmt = "FLAC" if path.suffix == ".flac" else "WAV"
-    sf.write(str(tmp), wav, SAMPLE_RATE, subtype="PCM_16", format=fmt)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), wav, SAMPLE_RATE, subtype="PCM_16", format=fmt)
     return len(wav) / float(SAMPLE_RATE), True

@@ -94,7 +94,9 @@ def train_stage(dcfg, log: Callable[[str], None] = _log) -> Path:
     if (student_dir / "config.json").is_file() and (out_dir / "done.json").is_file():
         log(f"stage {dcfg.stage}: finished earlier, reusing {student_dir}")
         return student_dir
-    log(f"stage {dcfg.stage}: training for {dcfg.train.max_minutes:g} min -> {out_dir}")
+    t = dcfg.train
+    budget = f"{t.max_minutes:g} min" if t.max_minutes else f"{t.max_steps} steps"
+    log(f"stage {dcfg.stage}: training for {budget} -> {out_dir}")
     t0 = time.perf_counter()
     result = train(dcfg)
     atomic_write_text(out_dir / "done.json", json.dumps({"step": result.step, "last_loss": result.last_loss,

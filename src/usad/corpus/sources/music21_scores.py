@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from usad.io import atomic_path
+
 from ..clip import SAMPLE_RATE
 from .midi_render import render_midi_file
 
@@ -71,7 +73,6 @@ def score_midi(score: Score, cache_dir: Path, program: int) -> Path:
         for track in mid.tracks:
             for ch in sorted({m.channel for m in track if hasattr(m, "channel")}):
                 track.insert(0, mido.Message("program_change", program=program, channel=ch, time=0))
-        tmp_out = out.with_suffix(".tmp")
-        mid.save(str(tmp_out))
-        os.replace(tmp_out, out)
+        with atomic_path(out) as tmp_out:
+            mid.save(str(tmp_out))
     return out

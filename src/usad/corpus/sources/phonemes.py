@@ -18,7 +18,6 @@ phonemise differently.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from functools import lru_cache
@@ -81,8 +80,7 @@ class Phonemizer:
     def save(self) -> None:
         if self.path is None or not self._dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self._cache, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        from usad.io import atomic_write_text
+
+        atomic_write_text(self.path, json.dumps(self._cache, ensure_ascii=False, sort_keys=True))
         self._dirty = False
