@@ -20,12 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from stage1_runs import add_run_arguments, load_runs, train_and_probe
 from usad.cli import comma_list
-from usad.distill.cache_plan import build_caches, plan_caches
-from usad.distill.config import load_config
-from usad.eval import ProbeProtocol, run_probe_suite
 from usad.eval.metrics import display_value
-from usad.pipeline.demo import teacher_spec, train_stage
 
 
 def _label(minutes: float) -> str:
@@ -35,36 +32,13 @@ def _label(minutes: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--budgets", type=comma_list(float), default="3,10,30,90", help="stage-1 minutes per point")
-    p.add_argument("--recipe", default="cpu-stage1")
     p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
-    p.add_argument("--corpus", default="data/corpus")
-    p.add_argument("--cache", default="runs/demo/teacher-cache", help="teacher caches (shared with the demo)")
-    p.add_argument("--out", default="runs/curve")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--probe-lrs", type=comma_list(float), default="1e-3")
-    p.add_argument("--probe-seeds", type=comma_list(int), default="0")
-    p.add_argument("--probe-features", default=None, help="probe feature cache (default OUT/probe-features)")
-    p.add_argument("--task", action="append", dest="tasks")
+    add_run_arguments(p, out="runs/curve")
     args = p.parse_args(argv)
-
-    from usad.corpus.build import build
-
-    out, corpus = Path(args.out), Path(args.corpus)
-    build(corpus, size="default")
-    base = [f"data.train=[{corpus / 'train' / 'all.jsonl'}]", f"cache_root={args.cache}",
-            f"train.device={args.device}"]
-    configs = {m: load_config(args.recipe, base + [f"train.out_dir={out / f'stage1-{m:g}min'}",
-                                                   f"train.max_minutes={m}"] + args.overrides)
-               for m in args.budgets}
-    first = next(iter(configs.values()))
-    build_caches(plan_caches([first]), first.data.train[0], args.device)
-    students = {_label(m): f"student:{train_stage(c)}" for m, c in configs.items()}
-    encoders = dict(students)
-    for t in first.teachers:
-        encoders[t.name] = teacher_spec(t)
-    protocol = ProbeProtocol(lrs=tuple(args.probe_lrs), seeds=tuple(args.probe_seeds), batch_size=1024)
-    res = run_probe_suite(corpus / "probe", encoders, out / "report", protocol=protocol, device=args.device,
-                          cache_dir=args.probe_features or out / "probe-features", tasks=args.tasks)
+    out = Path(args.out)
+    runs = load_runs(args, {f"stage1-{m:g}min": [f"train.max_minutes={m}"] + args.overrides for m in args.budgets})
+    configs = dict(zip(args.budgets, runs.values()))
+    res = train_and_probe(args, runs, labels={n: _label(m) for n, m in zip(runs, args.budgets)})
     steps = {m: json.loads((Path(c.train.out_dir) / "done.json").read_text())["step"] for m, c in configs.items()}
     curve = _curve(res, configs, steps)
     (out / "curve.json").write_text(json.dumps(curve, indent=1))

@@ -20,12 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from usad.cli import comma_list
-from usad.distill.cache_plan import build_caches, plan_caches
-from usad.distill.config import load_config
+from stage1_runs import add_run_arguments, load_runs, train_and_probe
 from usad.distill.target_stats import TargetStats
-from usad.eval import ProbeProtocol, run_probe_suite
-from usad.pipeline.demo import teacher_spec, train_stage
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
@@ -33,18 +29,6 @@ def parse_variant(text: str) -> tuple[str, list[str]]:
     if not sep or not name:
         raise SystemExit(f"--variant takes NAME=OVERRIDES (overrides separated by ';'), got {text!r}")
     return name, [o.strip() for o in rest.split(";") if o.strip()]
-
-
-def train_variants(recipe: str, variants: dict[str, list[str]], out: Path, corpus: Path, cache: str,
-                   device: str, budget: list[str]) -> dict:
-    """Train (or reuse) one stage-1 run per variant; returns {name: DistillConfig}."""
-    base = [f"data.train=[{corpus / 'train' / 'all.jsonl'}]", f"cache_root={cache}", f"train.device={device}"]
-    configs = {n: load_config(recipe, base + [f"train.out_dir={out / n}"] + budget + o) for n, o in variants.items()}
-    jobs = plan_caches(list(configs.values()))
-    build_caches(jobs, next(iter(configs.values())).data.train[0], device)
-    for c in configs.values():
-        train_stage(c)
-    return configs
 
 
 def valid_domain_averages(res, name: str) -> dict[str, float]:
@@ -75,35 +59,17 @@ def final_losses(run_dir: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--variant", action="append", required=True, type=parse_variant)
-    p.add_argument("--recipe", default="cpu-stage1")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--minutes", type=float, default=None)
-    p.add_argument("--corpus", default="data/corpus")
-    p.add_argument("--cache", default="runs/demo/teacher-cache")
-    p.add_argument("--out", default="runs/trials")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--probe-lrs", type=comma_list(float), default="1e-3")
-    p.add_argument("--probe-seeds", type=comma_list(int), default="0")
-    p.add_argument("--probe-features", default=None, help="probe feature cache (default OUT/probe-features)")
-    p.add_argument("--task", action="append", dest="tasks")
+    add_run_arguments(p, out="runs/trials")
     args = p.parse_args(argv)
     if (args.steps is None) == (args.minutes is None):
         raise SystemExit("give exactly one of --steps and --minutes")
     budget = ([f"train.max_steps={args.steps}", "train.max_minutes=null", "optim.decay_over=steps"]
               if args.steps else [f"train.max_minutes={args.minutes}"])
-    out, corpus = Path(args.out), Path(args.corpus)
-    from usad.corpus.build import build
-
-    build(corpus, size="default")
-    configs = train_variants(args.recipe, dict(args.variant), out, corpus, args.cache, args.device, budget)
-    encoders = {n: f"student:{Path(c.train.out_dir) / 'student'}" for n, c in configs.items()}
-    for c in configs.values():
-        for t in c.teachers:
-            if t.name != "fbank":
-                encoders.setdefault(t.name, teacher_spec(t))
-    protocol = ProbeProtocol(lrs=tuple(args.probe_lrs), seeds=tuple(args.probe_seeds), batch_size=1024)
-    res = run_probe_suite(corpus / "probe", encoders, out / "report", protocol=protocol, device=args.device,
-                          cache_dir=args.probe_features or out / "probe-features", tasks=args.tasks)
+    out = Path(args.out)
+    configs = load_runs(args, {n: budget + o for n, o in args.variant})
+    res = train_and_probe(args, configs)
     rows = {}
     for n, c in configs.items():
         done = json.loads((Path(c.train.out_dir) / "done.json").read_text())

@@ -1,0 +1,54 @@
+"""What the stage-1 benchmarks share (``recipe_trials.py``, ``learning_curve.py``): their common arguments, and
+training a set of stage-1 runs on the main job's corpus and caches, then probing them in one suite run beside
+their controls and the recipe's teachers."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from usad.cli import comma_list
+
+
+def add_run_arguments(p: argparse.ArgumentParser, out: str) -> None:
+    p.add_argument("--recipe", default="cpu-stage1")
+    p.add_argument("--corpus", default="data/corpus")
+    p.add_argument("--cache", default="runs/demo/teacher-cache", help="teacher caches (shared with the demo)")
+    p.add_argument("--out", default=out)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--probe-lrs", type=comma_list(float), default="1e-3")
+    p.add_argument("--probe-seeds", type=comma_list(int), default="0")
+    p.add_argument("--probe-features", default=None, help="probe feature cache (default OUT/probe-features)")
+    p.add_argument("--task", action="append", dest="tasks")
+
+
+def load_runs(args, runs: dict[str, list[str]]) -> dict:
+    """Builds the default corpus if needed; one stage-1 DistillConfig per run name (``runs``: name -> overrides)."""
+    from usad.corpus.build import build
+    from usad.distill.config import load_config
+
+    out, corpus = Path(args.out), Path(args.corpus)
+    build(corpus, size="default")
+    base = [f"data.train=[{corpus / 'train' / 'all.jsonl'}]", f"cache_root={args.cache}",
+            f"train.device={args.device}"]
+    return {n: load_config(args.recipe, base + [f"train.out_dir={out / n}"] + o) for n, o in runs.items()}
+
+
+def train_and_probe(args, configs: dict, labels: dict[str, str] | None = None):
+    """Caches the teachers' targets, trains (or reuses) every run, probes the students (named ``labels[run]``,
+    default the run name) with the recipe's teachers and the controls; returns the suite's Results."""
+    from usad.distill.cache_plan import build_caches, plan_caches
+    from usad.eval import ProbeProtocol, run_probe_suite
+    from usad.pipeline.demo import teacher_spec, train_stage
+
+    first = next(iter(configs.values()))
+    build_caches(plan_caches(list(configs.values())), first.data.train[0], args.device)
+    encoders = {(labels or {}).get(n, n): f"student:{train_stage(c)}" for n, c in configs.items()}
+    for c in configs.values():
+        for t in c.teachers:
+            if t.name != "fbank":
+                encoders.setdefault(t.name, teacher_spec(t))
+    out = Path(args.out)
+    protocol = ProbeProtocol(lrs=tuple(args.probe_lrs), seeds=tuple(args.probe_seeds), batch_size=1024)
+    return run_probe_suite(Path(args.corpus) / "probe", encoders, out / "report", protocol=protocol,
+                           device=args.device, cache_dir=args.probe_features or out / "probe-features",
+                           tasks=args.tasks)
