@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from usad.eval.bootstrap import ItemScores
+from usad.eval.ctc import CTCConfig, SequenceSplit, train_ctc_per_layer, train_ctc_probe
 from usad.eval.metrics import item_scores, sequence_item_scores
-from usad.eval.ctc import SequenceSplit
 from usad.eval.probes import ProbeConfig, train_probe
 
 
@@ -157,8 +157,6 @@ def _fit_grid(task: TaskArrays, names: list[str], kind: str, protocol: ProbeProt
 
 
 def _fit_grid_ctc(task: TaskArrays, names: list[str], protocol: ProbeProtocol, seeds: tuple[int, ...]) -> Fit:
-    from usad.eval.ctc import CTCConfig, train_ctc_probe
-
     tr, va, te = (_sequence(task.splits[s], names) for s in ("train", "valid", "test"))
     best: Fit | None = None
     for lr in protocol.lrs:
@@ -177,8 +175,6 @@ def _fit_grid_ctc(task: TaskArrays, names: list[str], protocol: ProbeProtocol, s
 def _per_layer_ctc(task: TaskArrays, layers: list[str], protocol: ProbeProtocol,
                    seeds: tuple[int, ...]) -> list[Fit]:
     """Every layer's linear CTC probe, all layers of a width trained in one run (``train_ctc_per_layer``)."""
-    from usad.eval.ctc import CTCConfig, train_ctc_per_layer
-
     fits: dict[str, Fit] = {}
     for group in _width_groups(task.splits["train"].layers, layers):
         tr, va, te = (_sequence(task.splits[s], group) for s in ("train", "valid", "test"))
@@ -204,9 +200,7 @@ def _width_groups(arrays: dict[str, torch.Tensor], layers: list[str]) -> list[li
     return list(groups.values())
 
 
-def _sequence(split: SplitArrays, names: list[str]):
-    from usad.eval.ctc import SequenceSplit
-
+def _sequence(split: SplitArrays, names: list[str]) -> SequenceSplit:
     x = split.layers[names[0]][:, None] if len(names) == 1 else torch.stack([split.layers[n] for n in names], 1)
     return SequenceSplit(x, split.offsets, split.tokens)
 
