@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stage1_runs import add_run_arguments, load_runs, train_and_probe
-from usad.distill.target_stats import TargetStats
+from stage1_runs import add_run_arguments, final_losses, load_runs, train_and_probe
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
@@ -39,28 +38,14 @@ def valid_domain_averages(res, name: str) -> dict[str, float]:
     return out
 
 
-def final_losses(run_dir: Path) -> dict:
-    """Last logged loss per teacher and its floor, from TensorBoard's event files."""
-    try:
-        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    except ImportError:
-        return {}
-    acc = EventAccumulator(str(run_dir / "tensorboard"))
-    acc.Reload()
-    stats = TargetStats.load(run_dir)
-    out = {}
-    for tag in acc.Tags().get("scalars", []):
-        if tag.startswith("loss/") and tag != "loss/total":
-            name = tag[len("loss/"):]
-            out[name] = {"loss": acc.Scalars(tag)[-1].value, "floor": (stats.floor.get(name) if stats else None)}
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--variant", action="append", required=True, type=parse_variant)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--minutes", type=float, default=None)
+    p.add_argument("--baseline", action="append", default=[], metavar="NAME=SPEC",
+                   help="an encoder probed beside the variants, each variant compared with it per domain (e.g. "
+                        "the stage-1 student a stage-2 variant starts from: before=student:runs/x/student)")
     add_run_arguments(p, out="runs/trials")
     args = p.parse_args(argv)
     if (args.steps is None) == (args.minutes is None):
@@ -69,18 +54,21 @@ def main(argv: list[str] | None = None) -> int:
               if args.steps else [f"train.max_minutes={args.minutes}"])
     out = Path(args.out)
     configs = load_runs(args, {n: budget + o for n, o in args.variant})
-    res = train_and_probe(args, configs)
+    baselines = dict(b.split("=", 1) for b in args.baseline)
+    res = train_and_probe(args, configs, extra=baselines)
     rows = {}
     for n, c in configs.items():
         done = json.loads((Path(c.train.out_dir) / "done.json").read_text())
         controls = res.controls_of(n)
         random_init = next((x for x in controls if res.entry(x).spec.startswith("random:")), None)
-        rows[n] = {"overrides": dict(args.variant)[n], "steps": done["step"], "seconds": done["seconds"],
+        rows[n] = {"overrides": dict(args.variant)[n], "steps": done["step"], "seconds": done.get("seconds"),
                    "valid": valid_domain_averages(res, n),
                    "test": {d: {"score": res.domain_averages()[n][d], "ci95": res.domain_ci(n, d)}
                             for d in res.domains() + ["all"]},
                    "vs_random_init": {d: res.compare(n, random_init, d) for d in res.domains() + ["all"]}
                    if random_init else {},
+                   "vs_baselines": {b: {d: res.compare(n, b, d) for d in res.domains() + ["all"]}
+                                    for b in baselines},
                    "ratio": res.relative_to_specialists()[n], "losses": final_losses(Path(c.train.out_dir))}
     others = {e.name: {"valid": valid_domain_averages(res, e.name),
                        "test": {d: {"score": res.domain_averages()[e.name][d], "ci95": res.domain_ci(e.name, d)}
@@ -120,6 +108,11 @@ def markdown(data: dict) -> str:
         lines.append(f"| {n} | " + " | ".join(_ci(r["test"][d]) for d in doms) + f" | {vs} |")
     for n, r in data["references"].items():
         lines.append(f"| {n} | " + " | ".join(_ci(r["test"][d]) for d in doms) + " | |")
+    for n, r in data["variants"].items():
+        for b, by in r.get("vs_baselines", {}).items():
+            lines.append(f"- {n} vs {b}: " + "; ".join(
+                f"{d} {100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, {100 * c['diff_ci95'][1]:+.1f}] "
+                f"{c['verdict']}" for d, c in by.items() if c))
     lines += ["", "Final training loss per teacher (floor = loss of predicting the mean frame):", ""]
     for n, r in data["variants"].items():
         lines.append(f"- {n} (`{'; '.join(r['overrides']) or 'recipe as is'}`): " + ", ".join(

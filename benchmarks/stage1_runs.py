@@ -33,9 +33,29 @@ def load_runs(args, runs: dict[str, list[str]]) -> dict:
     return {n: load_config(args.recipe, base + [f"train.out_dir={out / n}"] + o) for n, o in runs.items()}
 
 
-def train_and_probe(args, configs: dict, labels: dict[str, str] | None = None):
+def final_losses(run_dir: Path) -> dict:
+    """Last logged loss per teacher and its floor (the loss of predicting the mean frame), from TensorBoard."""
+    from usad.distill.target_stats import TargetStats
+
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return {}
+    acc = EventAccumulator(str(run_dir / "tensorboard"))
+    acc.Reload()
+    stats = TargetStats.load(run_dir)
+    out = {}
+    for tag in acc.Tags().get("scalars", []):
+        if tag.startswith("loss/") and tag != "loss/total":
+            name = tag[len("loss/"):]
+            out[name] = {"loss": acc.Scalars(tag)[-1].value, "floor": (stats.floor.get(name) if stats else None)}
+    return out
+
+
+def train_and_probe(args, configs: dict, labels: dict[str, str] | None = None, extra: dict[str, str] | None = None):
     """Caches the teachers' targets, trains (or reuses) every run, probes the students (named ``labels[run]``,
-    default the run name) with the recipe's teachers and the controls; returns the suite's Results."""
+    default the run name) with the recipe's teachers, the controls and the ``extra`` encoders ({name: spec});
+    returns the suite's Results."""
     from usad.distill.cache_plan import build_caches, plan_caches
     from usad.eval import ProbeProtocol, run_probe_suite
     from usad.pipeline.demo import teacher_spec, train_stage
@@ -43,6 +63,7 @@ def train_and_probe(args, configs: dict, labels: dict[str, str] | None = None):
     first = next(iter(configs.values()))
     build_caches(plan_caches(list(configs.values())), first.data.train[0], args.device)
     encoders = {(labels or {}).get(n, n): f"student:{train_stage(c)}" for n, c in configs.items()}
+    encoders.update(extra or {})
     for c in configs.values():
         for t in c.teachers:
             if t.name != "fbank":

@@ -1,5 +1,6 @@
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,27 @@ def test_cli_probe_runs_and_reports_bad_input(suite, tmp_path, capsys):
     rc = main(["probe", "--suite", str(suite), "--encoder", "teacher:test:8x2@50", "--out", str(out),
                "--task", "nope"])
     assert rc == 2 and "nope" in capsys.readouterr().err
+
+
+def test_probe_results_are_reused_only_for_the_same_protocol(suite, tmp_path):
+    kw = dict(tasks=["pitch_class", "beeps"], log=None, controls=False)
+    first = run_probe_suite(suite, ["teacher:test:8x2@50", TINY_STUDENT], tmp_path, protocol=FAST, **kw)
+    logs = []
+    again = run_probe_suite(suite, ["teacher:test:8x2@50", TINY_STUDENT], tmp_path / "b", protocol=FAST,
+                            cache_dir=tmp_path / "features", **(kw | {"log": logs.append}))
+    assert any("read 4 earlier result(s)" in m for m in logs)
+    for name in first.scores:   # read back: the same scores, intervals and recovery as computed
+        for task in ("pitch_class", "beeps"):
+            a, b = first.scores[name][task], again.scores[name][task]
+            assert a.to_dict() == b.to_dict()
+            assert first.task_ci(name, task) == again.task_ci(name, task)
+    assert first.recovery == again.recovery and first.recovery
+    logs.clear()
+    other = replace(FAST, max_steps=41)   # any protocol field changes the key: probed again
+    run_probe_suite(suite, ["teacher:test:8x2@50"], tmp_path / "c", protocol=other,
+                    cache_dir=tmp_path / "features", **(kw | {"log": logs.append}))
+    assert not any("earlier result" in m for m in logs)
+    logs.clear()
+    run_probe_suite(suite, ["teacher:test:8x2@50"], tmp_path / "d", protocol=FAST, reuse_results=False,
+                    cache_dir=tmp_path / "features", **(kw | {"log": logs.append}))
+    assert not any("earlier result" in m for m in logs)

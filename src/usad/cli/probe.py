@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-controls", action="store_true",
                    help="do not add the controls (a random-init twin of each student:DIR, spectral statistics)")
     p.add_argument("--no-recovery", action="store_true", help="skip teacher recovery on frame-level tasks")
+    p.add_argument("--recompute", action="store_true",
+                   help="probe again even where the cache holds a result of the same encoder, task, protocol "
+                        "and probe code")
 
 
 def _encoders(items: list[str]) -> dict[str, str]:
@@ -65,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--lrs, --seeds and --probes each need at least one value")
         run_probe_suite(args.suite, _encoders(args.encoder), args.out, protocol=protocol, cache_dir=args.cache,
                         device=args.device, tasks=args.task, batch_size=args.batch_size, plots=not args.no_plots,
-                        controls=not args.no_controls, recovery=not args.no_recovery)
+                        controls=not args.no_controls, recovery=not args.no_recovery,
+                        reuse_results=not args.recompute)
     except (ValueError, FileNotFoundError, FloatingPointError, CheckpointError, TeacherUnavailable) as exc:
         print(f"usad probe: error: {exc}", file=sys.stderr)
         return 2

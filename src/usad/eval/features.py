@@ -181,13 +181,19 @@ def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, meta: dict) -> No
     save_safetensors(path, tensors, metadata={k: str(v) for k, v in meta.items()})
 
 
+def task_cache_dir(identity: str, task: ProbeTask, cache_dir: str | Path | None) -> Path | None:
+    """The cache folder of one (encoder, task) pair: ``<cache>/<encoder-key>/<task>-<task-key>``."""
+    if not cache_dir:
+        return None
+    return Path(cache_dir) / _key(f"{FEATURE_VERSION}|{identity}") / f"{task.name}-{task.key or 'nokey'}"
+
+
 def task_features(source: FeatureSource, task: ProbeTask, cache_dir: str | Path | None,
                   batch_size: int = 8, log=None) -> TaskArrays:
     """Features of every split of ``task`` under ``source``: read from the cache, or compute and store them."""
     from usad.eval.metrics import pick_metric
 
-    enc_key = _key(f"{FEATURE_VERSION}|{source.identity}")
-    task_dir = Path(cache_dir) / enc_key / f"{task.name}-{task.key or 'nokey'}" if cache_dir else None
+    task_dir = task_cache_dir(source.identity, task, cache_dir)
     splits: dict[str, SplitArrays] = {}
     rate = source.frame_rate
     names = list(task.splits) if task.splits else list(SPLITS)

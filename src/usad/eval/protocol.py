@@ -95,6 +95,11 @@ class Fit:
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(replace(self, items=[])).items() if k != "items"}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Fit":
+        """The inverse of ``to_dict`` (the per-item statistics are not kept: ``items`` is empty)."""
+        return cls(**d)
+
 
 @dataclass
 class TaskResult:
@@ -114,6 +119,14 @@ class TaskResult:
                 "weighted": {k: f.to_dict() for k, f in self.weighted.items()},
                 "per_layer": {k: [f.to_dict() for f in fits] for k, fits in self.per_layer.items()},
                 "layers": self.layers, "weighted_layers": self.weighted_layers, "extra": self.extra}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TaskResult":
+        """The inverse of ``to_dict``; its fits carry no per-item statistics."""
+        return cls(d["task"], d["domain"], d["metric"], Fit.from_dict(d["headline"]),
+                   {k: Fit.from_dict(f) for k, f in d["weighted"].items()},
+                   {k: [Fit.from_dict(f) for f in fits] for k, fits in d["per_layer"].items()},
+                   list(d["layers"]), list(d["weighted_layers"]), dict(d["extra"]))
 
 
 def weighted_layer_names(layers: dict[str, torch.Tensor]) -> list[str]:

@@ -21,10 +21,12 @@ import numpy as np
 import torch
 
 from usad.eval.bootstrap import replicates
-from usad.eval.features import Clip, ProbeTask, task_features
+from usad.eval.features import Clip, ProbeTask, task_cache_dir, task_features
 from usad.eval.protocol import (Fit, ProbeProtocol, SplitArrays, TaskArrays, TaskResult, choose_headline,
                                 evaluate_task)
 from usad.eval.report import write_report
+from usad.eval.result_cache import (load_recovery, load_task_result, recovery_path, save_recovery,
+                                    save_task_result)
 from usad.eval.results import EncoderEntry, Results, TaskEntry
 from usad.eval.sources import load_source, source_label
 
@@ -175,15 +177,15 @@ def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str],
                     *, protocol: ProbeProtocol | None = None, cache_dir: str | Path | None = None,
                     device: str = "cpu", tasks: list[str] | None = None, batch_size: int = 8,
                     plots: bool = True, controls: bool = True, recovery: bool = True,
-                    log: Callable[[str], None] | None = print) -> Results:
+                    reuse_results: bool = True, log: Callable[[str], None] | None = print) -> Results:
     """Probe every encoder (and, with ``controls``, the controls) on every task of ``suite_dir``; write
     results.json, report.md and plots to ``out_dir``.
 
     encoders: {display name: spec} or a list of specs (``student:DIR``, ``preset:NAME``, ``teacher:NAME``,
-    ``random:DIR``, ``spectral:fbank``). cache_dir: feature cache (default ``<out_dir>/features``).
+    ``random:DIR``, ``spectral:fbank``). cache_dir: feature cache (default ``<out_dir>/features``); with
+    ``reuse_results``, probe and recovery results already in it for the same encoder, task, protocol and probe
+    code are read back instead of recomputed (``usad.eval.result_cache``).
     """
-    from usad.eval.recovery import teacher_recovery
-
     protocol = protocol or ProbeProtocol()
     if isinstance(encoders, (list, tuple)):
         encoders = {source_label(s): s for s in encoders}
@@ -201,6 +203,7 @@ def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str],
                                    {s: len(c) for s, c in pt.splits.items()}))
     frame_tests: dict[str, dict[str, tuple[SplitArrays, float]]] = {}   # encoder -> frame task -> test frames
     students = {n: s for n, s in encoders.items() if s.startswith("student:")}
+    reused: list[str] = []
     for name, spec in encoders.items():
         t0 = time.perf_counter()
         log(f"[probe] loading {name} ({spec})")
@@ -212,9 +215,17 @@ def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str],
         for pt, entry in zip(probe_tasks, res.tasks):
             arrays = task_features(src, pt, cache_dir, batch_size=batch_size, log=log)
             entry.metric = arrays.metric
-            result = _average([evaluate_task(a, protocol) for a in _rotations(arrays)])
+            task_dir = task_cache_dir(src.identity, pt, cache_dir)
+            cached = load_task_result(task_dir, protocol) if reuse_results else None
+            if cached is not None:
+                result, reps = cached
+                reused.append(f"{name}/{pt.name}")
+            else:
+                result = _average([evaluate_task(a, protocol) for a in _rotations(arrays)])
+                reps = replicates(pt.name, result.headline.items)
+                save_task_result(task_dir, protocol, result, reps)
             res.scores[name][pt.name] = result
-            res.replicates[name][pt.name] = replicates(pt.name, result.headline.items)
+            res.replicates[name][pt.name] = reps
             if recovery and pt.embedding_type != "scene" and "test" in arrays.splits:
                 frame_tests.setdefault(name, {})[pt.name] = (arrays.splits["test"], arrays.frame_rate)
             shown = result.headline
@@ -222,13 +233,37 @@ def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str],
                 f"({shown.reads}, {shown.probe}, lr {shown.lr:g})")
         res.timings[name] = round(time.perf_counter() - t0, 2)
         del src
+    if reused:
+        log(f"[probe] read {len(reused)} earlier result(s) of the same encoder, task, protocol and probe code "
+            f"from {cache_dir} (reuse_results=False recomputes them)")
     if recovery:
         t0 = time.perf_counter()
-        res.recovery = teacher_recovery(res.encoders, frame_tests, {t.name: t.domain for t in res.tasks})
+        res.recovery = _recovery(res.encoders, frame_tests, res.tasks, probe_tasks, cache_dir, reuse_results)
         res.timings["recovery"] = round(time.perf_counter() - t0, 2)
     write_report(res, out_dir, plots=plots)
     log(f"[probe] wrote {out_dir / 'report.md'} and {out_dir / 'results.json'}")
     return res
+
+
+def _recovery(encoders: list[EncoderEntry], frame_tests, tasks: list[TaskEntry], probe_tasks: list[ProbeTask],
+              cache_dir: Path, reuse: bool) -> list[dict]:
+    """Teacher recovery of every non-teacher encoder, one encoder at a time so each one's rows can be kept."""
+    from usad.eval.recovery import teacher_recovery
+
+    domains = {t.name: t.domain for t in tasks}
+    teachers = [e for e in encoders if e.kind == "teacher"]
+    keys = [f"{t.name}-{t.key}" for t in probe_tasks if t.name in {n for f in frame_tests.values() for n in f}]
+    rows: list[dict] = []
+    for e in encoders:
+        if e.kind == "teacher":
+            continue
+        path = recovery_path(cache_dir, e.identity, [(t.name, t.identity) for t in teachers], keys)
+        got = load_recovery(path) if reuse else None
+        if got is None:
+            got = teacher_recovery(teachers + [e], frame_tests, domains)
+            save_recovery(path, got)
+        rows += [r | {"encoder": e.name} for r in got]
+    return rows
 
 
 def _shown(metric: str, value: float) -> str:
