@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--size", default="default", choices=["small", "default", "full"],
                    help="small: CI (~minutes of audio per domain); default: CPU demo; full: everything")
     b.add_argument("--seed", type=int, default=0, help="same seed -> byte-identical manifests")
+    b.add_argument("--train-minutes", type=float, default=None,
+                   help="training corpus minutes per domain (default: the size's; the probe suite keeps the size's)")
     b.add_argument("--only", default=None,
                    help="comma-separated task names and/or 'train' (the training corpus); default: all")
     b.add_argument("--install", action="store_true",
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     try:
         result = build(args.out, size=args.size, seed=args.seed, only=args.only, do_install=args.install,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, train_minutes=args.train_minutes)
     except ValueError as e:
         print(f"usad corpus build: {e}", file=sys.stderr)
         return 2

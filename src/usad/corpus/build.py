@@ -14,7 +14,7 @@ import hashlib
 import json
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -91,10 +91,15 @@ def parse_only(only: str | list[str] | None) -> set[str]:
 
 
 def build(out: str | Path, size: str = "default", seed: int = 0, only: str | list[str] | None = None,
-          do_install: bool = False, progress: bool = True) -> BuildResult:
-    """Build (or complete) the corpus and probe suite under ``out``. Deterministic for a given (size, seed)."""
+          do_install: bool = False, progress: bool = True, train_minutes: float | None = None) -> BuildResult:
+    """Build (or complete) the corpus and probe suite under ``out``. Deterministic for a given (size, seed).
+
+    ``train_minutes``: the training corpus's minutes per domain instead of the size's (the probe suite, and so
+    what the training corpus excludes, stays that of ``size``); the clips of a smaller budget are a subset."""
     if size not in SIZES:
         raise ValueError(f"--size must be one of {sorted(SIZES)}, got {size!r}")
+    if train_minutes is not None and not train_minutes > 0:
+        raise ValueError(f"--train-minutes must be positive, got {train_minutes}")
     selected = parse_only(only)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +107,10 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
     if do_install and any(r is None for r in roots.values()):
         install([n for n, r in roots.items() if r is None])
         roots = {name: locate(name) for name in SOURCES}
-    ctx = BuildContext(seed, SIZES[size], roots, out / "_work", progress=progress)
+    sizes = SIZES[size]
+    if train_minutes is not None:
+        sizes = replace(sizes, train_seconds_per_domain=60.0 * train_minutes)
+    ctx = BuildContext(seed, sizes, roots, out / "_work", progress=progress)
     result = BuildResult(out)
 
     # 1. plan the tasks (no audio work); with the training corpus, plan them all so it can exclude every
@@ -197,7 +205,8 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
     combined = hashlib.sha256("".join(f"{k} {v}\n" for k, v in sorted(hashes.items())).encode()).hexdigest()
     prev = out / "build_info.json"
     info = json.loads(prev.read_text()) if prev.exists() else {}
-    info.update({"seed": seed, "size": size, "manifest_sha256": combined, "files_sha256": hashes,
+    info.update({"seed": seed, "size": size, "train_minutes": train_minutes, "manifest_sha256": combined,
+                 "files_sha256": hashes,
                  "sources": {n: (str(r) if r else None) for n, r in roots.items()},
                  "missing": ctx.messages, "domains": {**info.get("domains", {}), **result.domains},
                  "tasks": sorted(suite["tasks"])})
