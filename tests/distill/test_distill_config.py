@@ -35,3 +35,15 @@ def test_unknown_keys_and_bad_values_name_the_key():
         load_config("offline-small", ["optim.lr"])
     with pytest.raises(ConfigError, match="not found"):
         load_config("no-such-recipe")
+
+
+def test_overrides_replace_mappings_append_teachers_and_interpolate():
+    recipe = {"teachers": [{"name": "a", "k": 2}], "student": {"overrides": {"dim": 64}}, "data": {"upsample": {}}}
+    cfg = load_config(recipe, ["student.overrides={num_layers: 2}", "teachers.1={name: b}", "teachers.0={name: c}",
+                               "cache_root=/caches", "train.out_dir=${cache_root}/run"])
+    assert cfg.student.overrides == {"num_layers": 2}          # replaced, not merged with {dim: 64}
+    assert [(t.name, t.k) for t in cfg.teachers] == [("c", 4), ("b", 4)]
+    assert cfg.data.upsample == {}                              # the recipe's empty mapping, not the default's
+    assert cfg.train.out_dir == "/caches/run"
+    with pytest.raises(ConfigError, match="teachers.5.k=1"):
+        load_config(recipe, ["teachers.5.k=1"])

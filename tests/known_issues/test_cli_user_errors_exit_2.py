@@ -66,6 +66,14 @@ def test_distill_corrupt_checkpoint(recipe, tmp_path, capsys):
     assert "step_000000001.pt is unreadable" in err and "delete it" in err
 
 
+def test_demo_refuses_a_malformed_override_before_any_work(tmp_path, capsys):
+    for flag in ("--student-override", "--set"):
+        err = user_error(["demo", "--out", str(tmp_path / "run"), "--corpus", str(tmp_path / "corpus"), flag,
+                          "num_layers"], capsys)
+        assert "num_layers" in err and "key=value" in err
+    assert not (tmp_path / "corpus").exists() and not (tmp_path / "run").exists()
+
+
 def test_extract_checks_out_before_any_work(tmp_path, capsys):
     sf.write(tmp_path / "a.wav", np.zeros(8000, dtype="float32"), 16000)
     (tmp_path / "file.txt").write_text("x")

@@ -35,17 +35,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from usad.distill.config import parse_override
     from usad.pipeline import DemoConfig, run_demo
     from usad.pipeline.summary import format_summary
 
     overrides = list(args.overrides)
     if args.student:   # another preset starts from its own shape
         overrides += [f"student.preset={args.student}", "student.overrides={}"]
-    for item in args.student_override:
-        key, sep, val = item.partition("=")
-        if not sep:
-            raise SystemExit(f"usad demo: --student-override takes KEY=VALUE, got {item!r}")
-        overrides.append(f"student.overrides.{key}={val}")
+    overrides += [f"student.overrides.{item}" for item in args.student_override]
+    for item in overrides:   # a malformed key=value is refused here, before the corpus is built
+        parse_override(item)
     cfg = DemoConfig(out=args.out, corpus=args.corpus, size=args.size, device=args.device, stage1=args.stage1,
                      stage2=args.stage2, stage1_minutes=args.stage1_minutes, stage2_minutes=args.stage2_minutes,
                      overrides=overrides, seed=args.seed, probe_tasks=args.tasks,

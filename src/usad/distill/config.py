@@ -2,17 +2,21 @@
 
 ``load_config("offline-small.yaml", ["optim.lr=1e-3", "teachers.0.k=2"])`` reads a file (a path, or the name of
 a packaged recipe under ``usad/configs``), applies the overrides (values parsed as YAML) and validates every key.
+OmegaConf holds the tree while it is put together (so ``${...}`` interpolations resolve); the dataclasses below,
+not OmegaConf, decide which keys and types are valid.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
+import json
 import os
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from usad.errors import ConfigError  # noqa: F401  (re-exported: usad.distill.config.ConfigError)
 
@@ -169,30 +173,6 @@ def _coerce(hint, value: Any, where: str) -> Any:
     return value
 
 
-def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node: Any = tree
-    for i, part in enumerate(parts[:-1]):
-        key: Any = int(part) if isinstance(node, list) else part
-        if isinstance(node, list):
-            if not 0 <= key < len(node):
-                raise ConfigError(f"override {dotted!r}: index {key} out of range (list has {len(node)} items)")
-        elif key not in node or node[key] is None:
-            node[key] = {}
-        node = node[key]
-    last = parts[-1]
-    if isinstance(node, list):
-        idx = int(last)
-        if idx == len(node):
-            node.append(value)
-        elif 0 <= idx < len(node):
-            node[idx] = value
-        else:
-            raise ConfigError(f"override {dotted!r}: index {idx} out of range (list has {len(node)} items)")
-    else:
-        node[last] = value
-
-
 def resolve_recipe(name: str) -> str:
     """A path if it exists, else a packaged recipe ``usad/configs/<name>[.yaml]``."""
     if os.path.isdir(name):
@@ -212,8 +192,7 @@ def resolve_recipe(name: str) -> str:
 def read_recipe(path: str) -> dict:
     """The mapping in a YAML recipe file; ConfigError naming the file (and line) when it cannot be used."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            tree = yaml.safe_load(fh)
+        tree = OmegaConf.load(path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -221,12 +200,10 @@ def read_recipe(path: str) -> dict:
         raise ConfigError(f"recipe {path}{where}: not valid YAML ({problem}); fix the file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"recipe {path}: cannot read it ({exc})") from None
-    if tree is None:
-        return {}
-    if not isinstance(tree, dict):
+    if not isinstance(tree, DictConfig):
         raise ConfigError(f"recipe {path}: expected a mapping of keys (stage, student, teachers, ...) at the top, "
-                          f"got {type(tree).__name__}")
-    return tree
+                          "got list")
+    return OmegaConf.to_container(tree)
 
 
 def packaged_recipes() -> list[str]:
@@ -234,38 +211,58 @@ def packaged_recipes() -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.name.endswith(".yaml")) if root.is_dir() else []
 
 
+def parse_override(item: str) -> tuple[str, Any]:
+    """``key=value`` -> (dotted key, value read as YAML the way a recipe file is read); every verb that takes
+    recipe overrides parses them here."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {item!r} must look like key=value (e.g. optim.lr=1e-3)")
+    try:
+        value = OmegaConf.to_container(OmegaConf.from_dotlist([f"value={raw}"]))["value"]
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {item!r}: the value is not valid YAML ({exc}); quote it or fix the "
+                          f"brackets, e.g. data.train=[a.jsonl,b.jsonl]") from None
+    return key.strip(), value
+
+
+def apply_overrides(tree: DictConfig, overrides: list[str]) -> None:
+    """Set each ``key=value`` in turn. A list index one past the end appends; a mapping or list value replaces
+    what was there (OmegaConf's own dotlist merge would merge ``student.overrides={}`` into the old mapping)."""
+    for item in overrides:
+        key, value = parse_override(item)
+        parent, _, last = key.rpartition(".")
+        try:
+            node = OmegaConf.select(tree, parent) if parent else tree
+            if OmegaConf.is_list(node) and last == str(len(node)):
+                node.append(value)
+            else:
+                OmegaConf.update(tree, key, value, merge=False)
+        except (OmegaConfBaseException, TypeError, ValueError) as exc:
+            raise ConfigError(f"override {item!r}: {str(exc).splitlines()[0]}") from None
+
+
 def load_config(source: str | dict | None = None, overrides: list[str] | None = None) -> DistillConfig:
     """Build a DistillConfig from a YAML file / packaged recipe name / dict, then apply ``key=value`` overrides."""
-    if source is None:
-        tree: dict = {}
-    elif isinstance(source, dict):
-        tree = copy.deepcopy(source)
-    else:
-        tree = read_recipe(resolve_recipe(source))
-    defaults = DistillConfig().to_dict()
-    merged = _merge(defaults, tree)
-    for item in overrides or []:
-        if "=" not in item:
-            raise ConfigError(f"override {item!r} must look like key=value (e.g. optim.lr=1e-3)")
-        key, raw = item.split("=", 1)
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"override {item!r}: the value is not valid YAML ({exc}); quote it or fix the "
-                              f"brackets, e.g. data.train=[a.jsonl,b.jsonl]") from None
-        _set_dotted(merged, key.strip(), value)
+    recipe = {} if source is None else source if isinstance(source, dict) else read_recipe(resolve_recipe(source))
+    # Untyped nodes (the defaults' tuples as lists): _build, not OmegaConf, checks the types.
+    tree = OmegaConf.create(json.loads(json.dumps(DistillConfig().to_dict())))
+    for key, value in recipe.items():   # a section merges field by field; a field's value replaces its default
+        try:                            # whole, so `upsample: {}` means none (OmegaConf.merge would keep the default's)
+            if isinstance(value, dict) and isinstance(tree.get(key), DictConfig):
+                for name, v in value.items():
+                    tree[key][name] = v
+            else:
+                tree[key] = value
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"config {key}: {str(exc).splitlines()[0]}") from None
+    apply_overrides(tree, overrides or [])
+    try:
+        merged = OmegaConf.to_container(tree, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"config: {str(exc).splitlines()[0]}") from None
     cfg = _build(DistillConfig, merged, "")
     validate(cfg)
     return cfg
-
-
-def _merge(base: Any, over: Any) -> Any:
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = _merge(base[k], v) if k in base and k not in ("overrides", "upsample", "options") else v
-        return out
-    return over
 
 
 def validate(cfg: DistillConfig) -> None:
