@@ -155,6 +155,8 @@ def _plot(curve: dict, path: Path) -> None:
             ax.axhline(100 * s["score"], color=cmap(i), ls="--", lw=1, label=r["encoder"])
             ax.axhspan(100 * s["ci95"][0], 100 * s["ci95"][1], color=cmap(i), alpha=0.08)
         ax.set_xscale("log")
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
+        ax.minorticks_off()
         xlabel = "stage-1 steps" if curve["unit"] == "steps" else "stage-1 minutes (2 CPU cores)"
         ax.set(title=panel, xlabel=xlabel, ylabel="x100")
     axes[0][0].legend(fontsize=6)

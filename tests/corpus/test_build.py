@@ -148,6 +148,20 @@ def test_training_corpus_is_deterministic_and_excludes_probe_test_sources(tiny, 
     assert sound_real and not (sound_real | scene_parts) & train_ids
 
 
+def test_train_minutes_grows_the_training_corpus_as_a_superset(tiny, tmp_path):
+    require(locate("asterisk") is not None and locate("hedgewars") is not None and locate("fillets") is not None,
+            "apt-get install asterisk-core-sounds-en-wav hedgewars-data fillets-ng-data-cs")
+    small = build_mod.build(tmp_path / "a", size="small", seed=0, only="train", progress=False)
+    big = build_mod.build(tmp_path / "b", size="small", seed=0, only="train", progress=False, train_minutes=1.0)
+    for domain in ("speech", "sound"):   # 15 s -> 60 s per domain, the smaller budget's clips included
+        assert big.domains[domain]["hours"] * 3600 >= 60.0 > small.domains[domain]["hours"] * 3600
+        ids = lambda root: {r["id"] for r in read_manifest(root / "train" / f"{domain}.jsonl")}   # noqa: E731
+        assert ids(tmp_path / "a") < ids(tmp_path / "b")
+    assert json.loads((tmp_path / "b" / "build_info.json").read_text())["train_minutes"] == 1.0
+    with pytest.raises(ValueError, match="train-minutes"):
+        build_mod.build(tmp_path / "c", size="small", only="train", progress=False, train_minutes=0)
+
+
 def test_a_missing_source_names_the_package_and_the_rest_builds(tiny, tmp_path, monkeypatch, capsys):
     require(locate("fluidsynth") is not None, "apt-get install fluidsynth timgm6mb-soundfont; pip install mido")
     real_locate = build_mod.locate
