@@ -9,6 +9,7 @@ the headline's bootstrap replicates (all that the intervals and paired compariso
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -24,7 +25,10 @@ _PROBE_CODE = ("usad.eval.protocol", "usad.eval.probes", "usad.eval.ctc", "usad.
 _RECOVERY_CODE = ("usad.eval.recovery", "usad.teachers.align")
 
 
+@functools.lru_cache(maxsize=None)
 def code_digest(modules: tuple[str, ...]) -> str:
+    """Digest of the modules' source, read once per process: the code that is running, not the files on disk
+    later (an edit under a long run must not mislabel its results)."""
     h = hashlib.sha256()
     for name in modules:
         h.update(name.encode() + Path(importlib.import_module(name).__file__).read_bytes())
