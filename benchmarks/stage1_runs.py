@@ -19,6 +19,7 @@ def add_run_arguments(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("--probe-seeds", type=comma_list(int), default="0")
     p.add_argument("--probe-features", default=None, help="probe feature cache (default OUT/probe-features)")
     p.add_argument("--task", action="append", dest="tasks")
+    p.add_argument("--no-recovery", action="store_true", help="skip teacher recovery (probe scores only)")
 
 
 def load_runs(args, runs: dict[str, list[str]]) -> dict:
@@ -72,4 +73,4 @@ def train_and_probe(args, configs: dict, labels: dict[str, str] | None = None, e
     protocol = ProbeProtocol(lrs=tuple(args.probe_lrs), seeds=tuple(args.probe_seeds), batch_size=1024)
     return run_probe_suite(Path(args.corpus) / "probe", encoders, out / "report", protocol=protocol,
                            device=args.device, cache_dir=args.probe_features or out / "probe-features",
-                           tasks=args.tasks)
+                           tasks=args.tasks, recovery=not args.no_recovery)

@@ -25,7 +25,9 @@ def test_explicit_mappings():
 
 def test_heads_are_two_layer_mlps_with_teacher_sizes():
     head = PredictionHead(8, 5, 16)
-    assert [type(m).__name__ for m in head] == ["Linear", "ReLU", "Linear"]
+    assert [type(m).__name__ for m in head] == ["Linear", "ReLU", "Linear"] and head.sizes == (8, 5)
+    linear = PredictionHead(8, 5, 0)   # heads.hidden: 0 -> the student's features must carry the target linearly
+    assert [type(m).__name__ for m in linear] == ["Linear"] and linear.sizes == (8, 5)
     plan = {"t1": [LayerPair(1, 2), LayerPair(2, 4)], "t2": [LayerPair(2, 1)]}
     heads = HeadSet(8, plan, {"t1": {2: 3, 4: 7}, "t2": {1: 5}}, hidden=16)
     assert heads.student_layers() == [1, 2]

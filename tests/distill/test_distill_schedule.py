@@ -13,3 +13,24 @@ def test_wall_clock_budget_decays_by_whichever_progress_is_further():
     assert lr_factor(900, 0, 1000, time_fraction=0.5) == pytest.approx(0.1)
     assert lr_factor(5, 2, 1000, time_fraction=1.2) == 0.0
     assert lr_factor(0, 4, 1000, time_fraction=0.9) == pytest.approx(0.25)   # warm-up is by steps
+
+
+def test_student_lr_scale_gives_the_student_its_own_learning_rate():
+    import torch
+
+    from usad.distill.config import OptimConfig
+    from usad.distill.heads import HeadSet
+    from usad.distill.mapping import LayerPair
+    from usad.distill.student import DistillModel, param_groups
+    from usad.model import Encoder
+
+    student = Encoder.from_preset("small", num_layers=2, dim=32, num_heads=2)
+    model = DistillModel(student, HeadSet(32, {"t": [LayerPair(2, 1)]}, {"t": {1: 8}}, hidden=0))
+    heads, body = param_groups(model, OptimConfig(lr=1e-3, student_lr_scale=0.1))
+    assert heads["lr"] == 1e-3 and body["lr"] == pytest.approx(1e-4)
+    assert {id(p) for p in body["params"]} == {id(p) for p in student.parameters()}
+    assert {id(p) for p in heads["params"]} == {id(p) for p in model.heads.parameters()}
+    wrapped = torch.nn.Sequential(model)   # names under a wrapper ("0.student.*") are still the student's
+    assert len(param_groups(wrapped, OptimConfig(student_lr_scale=0.5))[1]["params"]) == len(body["params"])
+    only_heads = param_groups(model, OptimConfig(student_lr_scale=0.0))
+    assert len(only_heads) == 1 and not any(p.requires_grad for p in student.parameters())

@@ -35,10 +35,11 @@ def test_output_structure():
     assert all(torch.isfinite(h).all() for h in out.hidden_states + out.ffn)
 
 
-@pytest.mark.parametrize("attention,frame_rate", [("sdpa", 50.0), ("relpos", 50.0), ("sdpa", 25.0),
-                                                  ("relpos", 25.0)])
-def test_clip_alone_equals_clip_in_padded_batch(attention, frame_rate):
-    enc = _tiny(attention=attention, frame_rate=frame_rate)
+@pytest.mark.parametrize("attention,frame_rate,frontend", [
+    ("sdpa", 50.0, "fbank"), ("relpos", 50.0, "fbank"), ("sdpa", 25.0, "fbank"), ("relpos", 25.0, "fbank"),
+    ("sdpa", 50.0, "whisper")])
+def test_clip_alone_equals_clip_in_padded_batch(attention, frame_rate, frontend):
+    enc = _tiny(attention=attention, frame_rate=frame_rate, frontend=frontend, n_mels=80)
     wav, lengths = _batch()
     with torch.no_grad():
         out = enc(wav, lengths)
@@ -72,6 +73,23 @@ def test_frame_count_formula_matches_model(frame_rate):
             t = enc(torch.zeros(1, n)).mask.shape[1]
         fb = 1 + (n - 400) // 160
         assert t == enc.num_frames(n) == num_frames(n, frame_rate) == -(-fb // (2 if frame_rate == 50 else 4))
+
+
+def test_whisper_frontend_frame_count_and_mel_filters():
+    from usad.model.whisper_stem import slaney_mel_filters
+
+    enc = _tiny(frontend="whisper", n_mels=80, conv_pos_depth=0)
+    for n in (400, 639, 640, 641, 16000, 16321):
+        with torch.no_grad():
+            t = enc(torch.zeros(1, n)).mask.shape[1]
+        assert t == enc.num_frames(n) == num_frames(n, 50.0, "whisper") == -(-n // 320)
+    librosa = pytest.importorskip("librosa")
+    theirs = torch.from_numpy(librosa.filters.mel(sr=16000, n_fft=400, n_mels=80))
+    torch.testing.assert_close(slaney_mel_filters(80), theirs, atol=1e-7, rtol=1e-5)
+    with pytest.raises(ValueError, match="50 Hz only"):
+        _tiny(frontend="whisper", frame_rate=25.0)
+    with pytest.raises(ValueError, match="frontend must be one of"):
+        _tiny(frontend="mfcc")
 
 
 def test_short_or_invalid_input_is_rejected():

@@ -78,6 +78,8 @@ class OptimConfig:
     clip_norm: float = 10.0
     fused: bool | None = None                  # fused AdamW (default: on when CUDA)
     decay_over: str = "auto"                   # steps | time | auto (time when train.max_minutes is set)
+    student_lr_scale: float = 1.0              # the student's LR = lr x this (heads keep lr); < 1 for a student
+                                               # warm-started from a teacher, whose features should move slowly
 
 
 @dataclass
@@ -284,13 +286,14 @@ def validate(cfg: DistillConfig) -> None:
     o, t, d = cfg.optim, cfg.train, cfg.data
     checks = [
         ("optim.lr", o.lr, o.lr > 0, "> 0"),
+        ("optim.student_lr_scale", o.student_lr_scale, o.student_lr_scale >= 0, ">= 0 (0 = student frozen)"),
         ("optim.weight_decay", o.weight_decay, o.weight_decay >= 0, ">= 0"),
         ("optim.warmup_steps", o.warmup_steps, o.warmup_steps >= 0, ">= 0"),
         ("optim.grad_accum", o.grad_accum, o.grad_accum >= 1, ">= 1"),
         ("optim.clip_norm", o.clip_norm, o.clip_norm >= 0, ">= 0 (0 = no clipping)"),
         ("optim.betas", o.betas, len(o.betas) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1
                                                           for b in o.betas), "two numbers in [0, 1)"),
-        ("heads.hidden", cfg.heads.hidden, cfg.heads.hidden >= 1, ">= 1"),
+        ("heads.hidden", cfg.heads.hidden, cfg.heads.hidden >= 0, ">= 0 (0 = linear heads)"),
         ("loss.omega", cfg.loss.omega, cfg.loss.omega > 0, "> 0"),
         ("train.max_steps", t.max_steps, t.max_steps >= 1, ">= 1"),
         ("train.max_minutes", t.max_minutes, t.max_minutes is None or t.max_minutes > 0, "> 0 or null"),

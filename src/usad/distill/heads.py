@@ -1,4 +1,5 @@
-"""Prediction heads: one 2-layer MLP per (teacher, layer pair), Linear -> ReLU -> Linear."""
+"""Prediction heads: one per (teacher, layer pair): a 2-layer MLP, Linear -> ReLU -> Linear (the method's), or with
+``hidden = 0`` one Linear map, so that the student's own features must carry the targets linearly."""
 from __future__ import annotations
 
 import torch
@@ -8,10 +9,18 @@ from usad.distill.mapping import LayerPair
 
 
 class PredictionHead(nn.Sequential):
-    """Maps student features ``(B, T, D_s)`` to a teacher layer's features ``(B, T, D_t)``."""
+    """Maps student features ``(B, T, D_s)`` to a teacher layer's features ``(B, T, D_t)``; ``hidden = 0``: linear."""
 
     def __init__(self, in_dim: int, out_dim: int, hidden: int) -> None:
-        super().__init__(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
+        if hidden:
+            super().__init__(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
+        else:
+            super().__init__(nn.Linear(in_dim, out_dim))
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        """(D_s, D_t)."""
+        return self[0].in_features, self[-1].out_features
 
 
 def head_key(teacher: str, pair: LayerPair) -> str:

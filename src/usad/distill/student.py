@@ -70,6 +70,22 @@ class DistillModel(nn.Module):
         return self.heads(out.hidden_states), out.mask
 
 
+def param_groups(model: nn.Module, optim_cfg) -> list[dict]:
+    """AdamW parameter groups: the student's parameters at ``lr x optim.student_lr_scale``, the heads at ``lr``
+    (names as DDP/FSDP/compile wrappers give them: ``[module.]student.*`` is the student)."""
+    student, heads = [], []
+    for name, p in model.named_parameters():
+        (student if ".student." in "." + name else heads).append(p)
+    scale = optim_cfg.student_lr_scale
+    groups = [{"params": heads, "lr": optim_cfg.lr}]
+    if scale > 0:
+        groups.append({"params": student, "lr": optim_cfg.lr * scale})
+    else:
+        for p in student:
+            p.requires_grad_(False)
+    return groups
+
+
 def save_heads(directory: str | os.PathLike, heads: HeadSet, state: dict[str, torch.Tensor],
                student_dim: int, hidden: int) -> Path:
     """``heads/model.safetensors`` + ``heads/heads.json`` (plan and sizes), each written atomically."""
@@ -77,7 +93,7 @@ def save_heads(directory: str | os.PathLike, heads: HeadSet, state: dict[str, to
     target.mkdir(parents=True, exist_ok=True)
     meta = {"student_dim": student_dim, "hidden": hidden,
             "plan": {t: [[p.student, p.teacher] for p in pairs] for t, pairs in heads.plan.items()},
-            "dims": {k: [m[0].in_features, m[2].out_features] for k, m in heads.heads.items()}}
+            "dims": {k: list(m.sizes) for k, m in heads.heads.items()}}
     save_safetensors(target / "model.safetensors", {k: v.detach().cpu().contiguous() for k, v in state.items()})
     atomic_write_text(target / "heads.json", json.dumps(meta, indent=2) + "\n")
     return target

@@ -34,7 +34,7 @@ from usad.distill.objective import multi_teacher_loss
 from usad.distill.progress import Clock, ProgressLog
 from usad.distill.resume import check_resume
 from usad.distill.sharded_checkpoint import restore_weights
-from usad.distill.student import DistillModel, build_student, save_heads, student_config
+from usad.distill.student import DistillModel, build_student, param_groups, save_heads, student_config
 from usad.distill.target_stats import STATS_FILE, TargetStats, from_batches, from_cache
 from usad.distill.teacher_set import TeacherSlot, build_teachers
 from usad.distill.train_stream import open_stream
@@ -137,7 +137,7 @@ def _train(cfg: DistillConfig, env: DistEnv) -> TrainResult:
     num_params = sum(p.numel() for p in model.parameters())
     wrapped = _wrap(model, cfg, env, use_bf16)
     fused = oc.fused if oc.fused is not None else env.device.type == "cuda"
-    optimizer = torch.optim.AdamW(wrapped.parameters(), lr=oc.lr, betas=tuple(oc.betas),
+    optimizer = torch.optim.AdamW(param_groups(wrapped, oc), lr=oc.lr, betas=tuple(oc.betas),
                                   weight_decay=oc.weight_decay, fused=fused or None)
     budget_s = tc.max_minutes * 60.0 if tc.max_minutes else None
     decay_by_time = budget_s is not None and (oc.decay_over == "time" or oc.decay_over == "auto")

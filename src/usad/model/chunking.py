@@ -31,7 +31,7 @@ class Chunk:
 
 
 def chunk_plan(num_samples: int, frame_rate: float, chunk_seconds: float = 30.0,
-               context_seconds: float = 5.0, sample_rate: int = 16000) -> list[Chunk]:
+               context_seconds: float = 5.0, sample_rate: int = 16000, frontend: str = "fbank") -> list[Chunk]:
     """The chunks :func:`extract_long` runs for a signal of ``num_samples``."""
     hop = int(round(sample_rate / frame_rate))
     if not chunk_seconds * sample_rate >= hop or not context_seconds >= 0:
@@ -39,7 +39,7 @@ def chunk_plan(num_samples: int, frame_rate: float, chunk_seconds: float = 30.0,
                          f"context_seconds >= 0; got {chunk_seconds!r} and {context_seconds!r}")
     chunk = max(hop, int(round(chunk_seconds * sample_rate)) // hop * hop)
     context = max(2 * hop, -(-int(round(context_seconds * sample_rate)) // hop) * hop)
-    total_frames = count_frames(num_samples, frame_rate)
+    total_frames = count_frames(num_samples, frame_rate, frontend)
     plan = []
     for core in range(0, num_samples, chunk):
         g0, g1 = core // hop, min(total_frames, (core + chunk) // hop)
@@ -68,7 +68,7 @@ def extract_long(encoder: "Encoder", wav: torch.Tensor, chunk_seconds: float = 3
     out_dev = torch.device(output_device) if output_device is not None else device
     hidden: list[list[torch.Tensor]] = []
     ffn: list[list[torch.Tensor]] = []
-    for c in chunk_plan(wav.shape[0], cfg.frame_rate, chunk_seconds, context_seconds):
+    for c in chunk_plan(wav.shape[0], cfg.frame_rate, chunk_seconds, context_seconds, frontend=cfg.frontend):
         out = encoder(wav[c.start:c.end].to(device)[None], target_layer=target_layer)
         j0 = c.frame_start - c.start // hop
         j1 = j0 + c.frame_end - c.frame_start

@@ -6,8 +6,10 @@ from dataclasses import asdict, dataclass, fields
 
 from usad.errors import ConfigError
 from usad.frontend import num_fbank_frames
+from usad.model.whisper_stem import whisper_frames
 
 ATTENTION_SCHEMES = ("sdpa", "relpos")
+FRONTENDS = ("fbank", "whisper")
 
 
 @dataclass
@@ -16,6 +18,10 @@ class EncoderConfig:
 
     ``attention``: "sdpa" (conv positional encoder only; fastest) or "relpos" (Transformer-XL style relative
     positional MHSA on top, matching the published parameter counts).
+
+    ``frontend``: "fbank" (the method's Kaldi fbank -> 2-D conv subsampler) or "whisper" (Whisper's log-mel ->
+    1-D conv stem + fixed sinusoidal positions, 50 Hz only; :mod:`usad.model.whisper_stem`), the layout a Whisper
+    encoder's weights can seed. ``conv_channels`` is unused by the latter.
     """
 
     dim: int = 384
@@ -34,6 +40,7 @@ class EncoderConfig:
     layer_norm_eps: float = 1e-5
     init_std: float = 0.02
     gradient_checkpointing: bool = False
+    frontend: str = "fbank"
 
     def __post_init__(self) -> None:
         wrong = _type_problems(self)
@@ -43,6 +50,10 @@ class EncoderConfig:
         problems = []
         if self.attention not in ATTENTION_SCHEMES:
             problems.append(f"attention must be one of {ATTENTION_SCHEMES}, got {self.attention!r}")
+        if self.frontend not in FRONTENDS:
+            problems.append(f"frontend must be one of {FRONTENDS}, got {self.frontend!r}")
+        elif self.frontend == "whisper" and self.frame_rate != 50.0:
+            problems.append(f"frontend 'whisper' runs at 50 Hz only; got frame_rate {self.frame_rate}")
         if self.frame_rate not in (50.0, 25.0):
             problems.append(f"frame_rate must be 50.0 or 25.0, got {self.frame_rate}")
         if self.dim <= 0 or self.num_layers < 0 or self.num_heads <= 0:
@@ -125,12 +136,15 @@ def preset_config(name: str, **overrides) -> EncoderConfig:
     return EncoderConfig(**{**PRESETS[key], **overrides})
 
 
-def num_frames(num_samples: int, frame_rate: float = 50.0) -> int:
+def num_frames(num_samples: int, frame_rate: float = 50.0, frontend: str = "fbank") -> int:
     """Encoder frames for ``num_samples`` at 16 kHz.
 
-    ``F = 0 if S < 400 else 1 + (S - 400) // 160`` fbank frames (25 ms / 10 ms, snip_edges), then each stride-2
-    time stage (one at 50 Hz, two at 25 Hz) maps ``T -> ceil(T / 2)``; i.e. ``ceil(F / 2)`` or ``ceil(F / 4)``.
+    fbank: ``F = 0 if S < 400 else 1 + (S - 400) // 160`` fbank frames (25 ms / 10 ms, snip_edges), then each
+    stride-2 time stage (one at 50 Hz, two at 25 Hz) maps ``T -> ceil(T / 2)``; i.e. ``ceil(F / 2)`` or
+    ``ceil(F / 4)``. whisper: ``ceil(S / 320)`` (each clip padded to a multiple of 20 ms).
     """
+    if frontend == "whisper":
+        return whisper_frames(int(num_samples))
     stride = 2 if float(frame_rate) == 50.0 else 4
     f = num_fbank_frames(int(num_samples))
     return -(-f // stride)

@@ -20,6 +20,7 @@ from usad.model.chunking import extract_long
 from usad.model.config import EncoderConfig, num_frames, preset_config
 from usad.model.layers import ConvPositionalEncoder, ConvSubsampler, TransformerBlock, time_mask
 from usad.model.output import EncoderOutput
+from usad.model.whisper_stem import WhisperLogMel, WhisperStem
 
 
 @torch.no_grad()
@@ -43,8 +44,12 @@ class Encoder(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.frontend = KaldiFbank(c.n_mels)
-        self.subsampler = ConvSubsampler(c.n_mels, c.conv_channels, c.dim, c.time_stride, c.layer_norm_eps)
+        if c.frontend == "whisper":
+            self.frontend = WhisperLogMel(c.n_mels)
+            self.subsampler = WhisperStem(c.n_mels, c.dim)
+        else:
+            self.frontend = KaldiFbank(c.n_mels)
+            self.subsampler = ConvSubsampler(c.n_mels, c.conv_channels, c.dim, c.time_stride, c.layer_norm_eps)
         self.pos_conv = ConvPositionalEncoder(c.dim, c.conv_pos_depth, c.conv_pos_kernel, c.conv_pos_groups,
                                               c.layer_norm_eps)
         self.dropout = nn.Dropout(c.dropout)
@@ -78,7 +83,7 @@ class Encoder(nn.Module):
 
     def num_frames(self, num_samples: int) -> int:
         """Frames for ``num_samples`` at 16 kHz; see :func:`usad.model.config.num_frames`."""
-        return num_frames(num_samples, self.config.frame_rate)
+        return num_frames(num_samples, self.config.frame_rate, self.config.frontend)
 
     # ------------------------------------------------------------------ inference
     def _check_inputs(self, wav: torch.Tensor, lengths) -> tuple[torch.Tensor, torch.Tensor]:
