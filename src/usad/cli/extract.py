@@ -278,7 +278,7 @@ def _batches(items: list[Item], budget: float) -> list[list[Item]]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from usad.audio import AudioError, audio_duration
+    from usad.audio import AudioError, audio_duration, pad_batch
     from usad.io import atomic_write_text
 
     out_dir = prepare_out(args.out)
@@ -341,10 +341,7 @@ def run(args: argparse.Namespace) -> int:
             if len(wavs) == 1 and wavs[0][0] in long:
                 feats, mask = source.run_long(wavs[0][1], layers)
             else:
-                lengths = torch.tensor([w.shape[0] for _, w in wavs])
-                padded = torch.zeros(len(wavs), int(lengths.max()))
-                for i, (_, w) in enumerate(wavs):
-                    padded[i, : w.shape[0]] = w
+                padded, lengths = pad_batch([w for _, w in wavs])
                 feats, mask = source.run(padded, lengths, layers)
         except Exception as exc:  # one bad batch (e.g. out of memory) must not stop the rest
             for it, _ in wavs:

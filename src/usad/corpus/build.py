@@ -20,9 +20,11 @@ from typing import Any, Callable
 
 from tqdm import tqdm
 
+from usad.io import atomic_write_text
+
 from .clip import Clip
 from .context import BuildContext
-from .hear import atomic_write_text, dumps
+from .hear import dumps
 from .locate import SOURCES, install, locate
 from .manifest import write_manifest
 from .probe import ProbeTask, write_probe_task

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from usad.io import atomic_write_text
+
 from .clip import Clip
-from .hear import KFOLD_MODE, Label, atomic_write_text, write_task_files
+from .hear import KFOLD_MODE, Label, write_task_files
 from .manifest import jsonl
 from .splits import SPLITS, fold_name
 from .store import ClipRenderError, ensure_clip

@@ -25,6 +25,7 @@ from safetensors.torch import load_file
 from usad.errors import NonFiniteError
 from usad.eval.protocol import SplitArrays, TaskArrays
 from usad.eval.sources import FeatureSource
+from usad.io import save_safetensors
 
 FEATURE_VERSION = "2"
 SPLITS = ("train", "valid", "test")
@@ -108,7 +109,7 @@ def _check_labels(task: ProbeTask, split: str, clips: list[Clip]) -> None:
 @torch.no_grad()
 def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: list[Clip],
                   batch_size: int) -> dict[str, torch.Tensor]:
-    from usad.audio import AudioError, load_audio
+    from usad.audio import AudioError, load_audio, pad_batch
 
     def load(i: int) -> torch.Tensor:
         try:
@@ -125,11 +126,7 @@ def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: lis
     pool = getattr(source, "pool", "mean")
     for b in range(0, len(order), batch_size):
         idx = order[b:b + batch_size]
-        wavs = {i: load(i) for i in idx}
-        lens = torch.tensor([wavs[i].numel() for i in idx])
-        batch = torch.zeros(len(idx), int(lens.max()))
-        for j, i in enumerate(idx):
-            batch[j, : lens[j]] = wavs[i]
+        batch, lens = pad_batch([load(i) for i in idx])
         out = source(batch.to(source.device), lens.to(source.device))
         rate = out.frame_rate
         mask = out.mask.cpu()
@@ -174,13 +171,6 @@ def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: lis
     return out_t
 
 
-def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, meta: dict) -> None:
-    from usad.io import save_safetensors
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_safetensors(path, tensors, metadata={k: str(v) for k, v in meta.items()})
-
-
 def task_cache_dir(identity: str, task: ProbeTask, cache_dir: str | Path | None) -> Path | None:
     """The cache folder of one (encoder, task) pair: ``<cache>/<encoder-key>/<task>-<task-key>``."""
     if not cache_dir:
@@ -211,7 +201,7 @@ def task_features(source: FeatureSource, task: ProbeTask, cache_dir: str | Path 
                 log(f"  encoding {task.name}/{split} ({len(clips)} files) with {source.spec}")
             t = _encode_split(source, task, split, clips, batch_size)
             if path is not None:
-                _atomic_save(t, path, {"encoder": source.identity, "task": task.name, "split": split})
+                save_safetensors(path, t, {"encoder": source.identity, "task": task.name, "split": str(split)})
         rate = float(t["frame_rate"][0])
         layers = {k[len("layer."):]: v for k, v in t.items() if k.startswith("layer.")}
         layers = {n: layers[n] for n in source.layer_names if n in layers} or layers

@@ -7,9 +7,11 @@ both sexes on both sides); valid = the minor characters (other voices again, mos
 """
 from __future__ import annotations
 
+from usad.audio import audio_duration
+
 from ..clip import Clip, safe_id, stable_hash
 from ..context import BuildContext
-from ..decode import duration_of, read_file
+from ..decode import read_file
 from ..probe import ProbeEntry, ProbeTask
 from ..sources import fillets
 from ..sources.phonemes import Phonemizer, espeak_version
@@ -74,7 +76,7 @@ def _take(pool: list[fillets.Line], n: int | None, split: str, root, phonemizers
         if n is not None and len(out) >= n:
             break
         try:
-            seconds = duration_of(ln.path)
+            seconds = audio_duration(ln.path)
         except RuntimeError:        # unreadable file: soundfile raises a RuntimeError subclass
             continue
         if not MIN_S <= seconds <= MAX_S:
