@@ -32,7 +32,7 @@ SPLITS = ("train", "valid", "test")
 
 
 @dataclass
-class Clip:
+class ProbeClip:
     """One audio file of a task. ``labels`` for scene tasks; ``events`` [(label, start_ms, end_ms)] for event
     tasks; ``labels`` is the ordered token sequence for sequence tasks."""
 
@@ -43,14 +43,15 @@ class Clip:
 
 @dataclass
 class ProbeTask:
-    """What probing needs from a HEAR-format task (built from ``usad.corpus.hear.read_task``)."""
+    """What probing needs from a written HEAR-format task (built from ``usad.corpus.hear.read_task``; the corpus
+    plans tasks as ``usad.corpus.probe.ProbeTaskPlan``)."""
 
     name: str
     domain: str
     embedding_type: str          # "scene" | "event" | "sequence"
     prediction_type: str         # "multiclass" | "multilabel"
     labels: list[str]
-    splits: dict[str, list[Clip]]
+    splits: dict[str, list[ProbeClip]]
     evaluation: list[str] = field(default_factory=list)
     key: str = ""                # content hash of metadata + split files (cache key)
 
@@ -83,7 +84,7 @@ def frame_targets(events: list[tuple[str, float, float]], num_frames: int, frame
     return y
 
 
-def scene_targets(clips: list[Clip], label_index: dict[str, int], multiclass: bool) -> torch.Tensor:
+def scene_targets(clips: list[ProbeClip], label_index: dict[str, int], multiclass: bool) -> torch.Tensor:
     if multiclass:
         return torch.tensor([label_index[c.labels[0]] for c in clips], dtype=torch.long)
     y = torch.zeros(len(clips), len(label_index))
@@ -93,7 +94,7 @@ def scene_targets(clips: list[Clip], label_index: dict[str, int], multiclass: bo
     return y
 
 
-def _check_labels(task: ProbeTask, split: str, clips: list[Clip]) -> None:
+def _check_labels(task: ProbeTask, split: str, clips: list[ProbeClip]) -> None:
     known = set(task.labels)
     for c in clips:
         used = [e[0] for e in c.events] if task.embedding_type == "event" else c.labels
@@ -107,7 +108,7 @@ def _check_labels(task: ProbeTask, split: str, clips: list[Clip]) -> None:
 
 
 @torch.no_grad()
-def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: list[Clip],
+def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: list[ProbeClip],
                   batch_size: int) -> dict[str, torch.Tensor]:
     from usad.audio import AudioError, load_audio, pad_batch
 

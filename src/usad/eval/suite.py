@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from usad.eval.bootstrap import replicates
-from usad.eval.features import Clip, ProbeTask, task_cache_dir, task_features
+from usad.eval.features import ProbeClip, ProbeTask, task_cache_dir, task_features
 from usad.eval.protocol import (Fit, ProbeProtocol, SplitArrays, TaskArrays, TaskResult, choose_headline,
                                 evaluate_task)
 from usad.eval.report import write_report
@@ -59,13 +59,13 @@ def probe_task_from_hear(task_dir: str | Path) -> ProbeTask:
     h = hashlib.sha256()
     for f in sorted(ht.root.glob("*.json")) + [ht.root / "labelvocabulary.csv"]:
         h.update(f.name.encode() + f.read_bytes())
-    splits: dict[str, list[Clip]] = {}
+    splits: dict[str, list[ProbeClip]] = {}
     for split, examples in ht.splits.items():
         if ht.embedding_type == "event":
-            splits[split] = [Clip(ex.path, events=[(l["label"], float(l["start"]), float(l["end"]))
+            splits[split] = [ProbeClip(ex.path, events=[(l["label"], float(l["start"]), float(l["end"]))
                                                    for l in ex.labels]) for ex in examples]
         else:
-            splits[split] = [Clip(ex.path, labels=[str(l) for l in ex.labels]) for ex in examples]
+            splits[split] = [ProbeClip(ex.path, labels=[str(l) for l in ex.labels]) for ex in examples]
     return ProbeTask(ht.name, infer_domain(ht.name, ht.metadata), ht.embedding_type, ht.prediction_type,
                      list(ht.vocabulary), splits, list(ht.metadata.get("evaluation") or []), h.hexdigest()[:16])
 
