@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from usad.encoders import FrozenEncoder
 from usad.errors import NonFiniteError
 from usad.eval.protocol import SplitArrays, TaskArrays
-from usad.eval.sources import FeatureSource
 from usad.io import save_safetensors
 
 FEATURE_VERSION = "2"
@@ -108,7 +108,7 @@ def _check_labels(task: ProbeTask, split: str, clips: list[ProbeClip]) -> None:
 
 
 @torch.no_grad()
-def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: list[ProbeClip],
+def _encode_split(source: FrozenEncoder, task: ProbeTask, split: str, clips: list[ProbeClip],
                   batch_size: int) -> dict[str, torch.Tensor]:
     from usad.audio import AudioError, load_audio, pad_batch
 
@@ -179,7 +179,7 @@ def task_cache_dir(identity: str, task: ProbeTask, cache_dir: str | Path | None)
     return Path(cache_dir) / _key(f"{FEATURE_VERSION}|{identity}") / f"{task.name}-{task.key or 'nokey'}"
 
 
-def task_features(source: FeatureSource, task: ProbeTask, cache_dir: str | Path | None,
+def task_features(source: FrozenEncoder, task: ProbeTask, cache_dir: str | Path | None,
                   batch_size: int = 8, log=None) -> TaskArrays:
     """Features of every split of ``task`` under ``source``: read from the cache, or compute and store them."""
     from usad.eval.metrics import pick_metric

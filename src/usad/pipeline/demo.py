@@ -80,11 +80,6 @@ def _usable(teachers, skip: bool, log: Callable[[str], None]):
     return keep
 
 
-def teacher_spec(t) -> str:
-    """The evaluation spec of a recipe's teacher (``teacher:NAME[,key=value...]``), with its training options."""
-    return "teacher:" + ",".join([t.name] + [f"{k}={v}" for k, v in sorted(t.options.items())])
-
-
 def train_stage(dcfg, log: Callable[[str], None] = _log) -> Path:
     """Train one stage unless its run folder holds a finished student; returns the student folder."""
     from usad.distill.trainer import train
@@ -108,6 +103,7 @@ def train_stage(dcfg, log: Callable[[str], None] = _log) -> Path:
 def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
     """Run the whole job; returns the summary written to ``<out>/summary.json``."""
     from usad.corpus.build import build
+    from usad.encoders import teacher_spec
     from usad.distill.cache_plan import build_caches, plan_caches
     from usad.eval import ProbeProtocol, run_probe_suite
 
@@ -135,7 +131,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
 
     encoders = {"student (stage 1)": f"student:{s1}", "student": f"student:{s2}"}
     for t in c1.teachers + c2.teachers:
-        encoders.setdefault(t.name, teacher_spec(t))
+        encoders.setdefault(t.name, teacher_spec(t.name, t.options))
     t0 = time.perf_counter()
     log(f"probing {len(encoders)} encoders and their controls on {suite}")
     protocol = ProbeProtocol(lrs=tuple(cfg.probe_lrs), seeds=tuple(cfg.probe_seeds), batch_size=cfg.probe_batch)
