@@ -124,6 +124,15 @@ def training_cuts(source: CutSet, crop_seconds: float, min_seconds: float = 0.5,
     return CutSet(_Prepared(source, crop_seconds, min_seconds, dict(upsample or {})))
 
 
+def config_cuts(d) -> CutSet:
+    """The training cuts a recipe's ``data`` section names: its manifests and/or Shar folders, cropped."""
+    if not d.train and not d.shar:
+        raise ValueError("config data: give data.train (JSONL manifests) or data.shar (lhotse Shar dirs)")
+    sources = ([manifest_cuts(d.train)] if d.train else []) + ([read_shar(d.shar)] if d.shar else [])
+    source = sources[0] if len(sources) == 1 else CutSet(_Chain(sources))
+    return training_cuts(source, d.crop_seconds, d.min_seconds, d.upsample)
+
+
 class ResumableSampler(torch.utils.data.Sampler):
     """Wraps a lhotse sampler; yields ``(epoch, index, CutSet)`` from ``(epoch, skip)`` on, forever.
 
