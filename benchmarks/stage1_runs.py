@@ -56,13 +56,12 @@ def train_and_probe(args, configs: dict, labels: dict[str, str] | None = None, e
     """Caches the teachers' targets, trains (or reuses) every run, probes the students (named ``labels[run]``,
     default the run name) with the recipe's teachers, the controls and the ``extra`` encoders ({name: spec});
     returns the suite's Results."""
-    from usad.distill.cache_plan import build_caches, plan_caches
-    from usad.eval import ProbeProtocol, run_probe_suite
+    from usad.distill.cache_plan import cache_recipes
     from usad.encoders import teacher_spec
+    from usad.eval import ProbeProtocol, run_probe_suite
     from usad.pipeline.demo import train_stage
 
-    first = next(iter(configs.values()))
-    build_caches(plan_caches(list(configs.values())), first.data.train[0], args.device)
+    cache_recipes(list(configs.values()), args.device)
     encoders = {(labels or {}).get(n, n): f"student:{train_stage(c)}" for n, c in configs.items()}
     encoders.update(extra or {})
     for c in configs.values():
