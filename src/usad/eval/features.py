@@ -13,7 +13,6 @@ files, so a changed suite or model never reads stale features. Writes are atomic
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
