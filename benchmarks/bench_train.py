@@ -12,7 +12,6 @@ MFU uses usad.distill.flops (6 N T + attention terms) against a measured CPU mat
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from usad.distill.data import make_loader, manifest_cuts, training_cuts
 from usad.distill.flops import train_flops
 from usad.peak import peak_flops
 from usad.distill.heads import HeadSet
-from usad.distill.objective import multi_teacher_loss
+from usad.distill.objective import loss_step
 from usad.distill.student import DistillModel
 from usad.distill.teacher_set import build_teachers
 from usad.distill.weights import domain_weights
@@ -97,7 +96,6 @@ def main(argv=None) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda" or None)
     fwd = torch.compile(model, dynamic=True) if args.compile else model
-    amp = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if args.bf16 else contextlib.nullcontext
 
     b = max(1, int(args.batch_seconds // args.clip_seconds))
     wav = 0.1 * torch.randn(b, int(args.clip_seconds * 16000), device=device)
@@ -108,12 +106,10 @@ def main(argv=None) -> int:
 
     def student_step(targets):
         opt.zero_grad(set_to_none=True)
-        with amp():
-            preds, mask = fwd(wav, lengths)
-        res = multi_teacher_loss(preds, mask, student.frame_rate, targets, weights, order)
+        res = loss_step(fwd, wav, lengths, targets, weights, order, bf16=args.bf16)
         res.loss.backward()
         opt.step()
-        return mask.sum(1).cpu()
+        return res.student_frames
 
     cached = teacher_targets(slots, wav, lengths)
     for _ in range(args.warmup):

@@ -23,6 +23,7 @@ import numpy as np
 
 from stage1_runs import add_run_arguments, final_losses, load_runs, train_and_probe
 from usad.cli import comma_list
+from usad.encoders import parse_spec
 from usad.eval.metrics import display_value
 
 
@@ -82,7 +83,7 @@ def _curve(res, budgets: dict[str, float], done: dict[str, dict], unit: str) -> 
             row.update(budget=budgets[e], steps=done[e]["step"],
                        minutes=round(secs / 60, 1) if secs is not None else None)
         rows.append(row)
-    control = next((e.name for e in res.encoders if e.spec.startswith("random:")), None)
+    control = next((e.name for e in res.encoders if parse_spec(e.spec).kind == "random"), None)
     layers = {}
     if control:
         for s in budgets:

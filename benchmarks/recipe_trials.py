@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from stage1_runs import add_run_arguments, final_losses, load_runs, train_and_probe
+from usad.encoders import parse_spec
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for n, c in configs.items():
         done = json.loads((Path(c.train.out_dir) / "done.json").read_text())
         controls = res.controls_of(n)
-        random_init = next((x for x in controls if res.entry(x).spec.startswith("random:")), None)
+        random_init = next((x for x in controls if parse_spec(res.entry(x).spec).kind == "random"), None)
         rows[n] = {"overrides": dict(args.variant)[n], "steps": done["step"], "seconds": done.get("seconds"),
                    "valid": valid_domain_averages(res, n),
                    "test": {d: {"score": res.domain_averages()[n][d], "ci95": res.domain_ci(n, d)}

@@ -57,18 +57,18 @@ def train_and_probe(args, configs: dict, labels: dict[str, str] | None = None, e
     """Caches the teachers' targets, trains (or reuses) every run, probes the students (named ``labels[run]``,
     default the run name) with the recipe's teachers, the controls and the ``extra`` encoders ({name: spec});
     returns the suite's Results."""
-    from usad.distill.cache_plan import build_caches, plan_caches
+    from usad.distill.cache_plan import cache_recipes
+    from usad.encoders import teacher_spec
     from usad.eval import ProbeProtocol, run_probe_suite
-    from usad.pipeline.demo import teacher_spec, train_stage
+    from usad.pipeline.demo import train_stage
 
-    first = next(iter(configs.values()))
-    build_caches(plan_caches(list(configs.values())), first.data.train[0], args.device)
+    cache_recipes(list(configs.values()), args.device)
     encoders = {(labels or {}).get(n, n): f"student:{train_stage(c)}" for n, c in configs.items()}
     encoders.update(extra or {})
     for c in configs.values():
         for t in c.teachers:
             if t.name != "fbank":
-                encoders.setdefault(t.name, teacher_spec(t))
+                encoders.setdefault(t.name, teacher_spec(t.name, t.options))
     out = Path(args.out)
     protocol = ProbeProtocol(lrs=tuple(args.probe_lrs), seeds=tuple(args.probe_seeds), batch_size=1024)
     return run_probe_suite(Path(args.corpus) / "probe", encoders, out / "report", protocol=protocol,

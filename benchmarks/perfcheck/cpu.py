@@ -55,8 +55,8 @@ def _trained_models(trained: list[str], wav: torch.Tensor) -> list[tuple[str, di
     found = []
     try:
         from usad.distill.warm_start import warm_start
-        from usad.teachers.whisper_ct2 import load_whisper_base_encoder
-        from usad.teachers.whisper_mel import log_mel
+        from usad.teachers.whisper.teacher import load_whisper_base_encoder
+        from usad.teachers.whisper.mel import log_mel
 
         whisper = load_whisper_base_encoder().eval()
         lengths = torch.tensor([wav.shape[1]])

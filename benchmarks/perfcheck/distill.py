@@ -118,8 +118,8 @@ def choose_teacher(quick: bool) -> tuple[str, str]:
     """(registry name, what it is). Registers the random-weight stand-in when the real weights are absent."""
     from usad.teachers import register_teacher
     from usad.teachers.registry import check_teacher, known_teachers
-    from usad.teachers.whisper_ct2 import WhisperEncoderTeacher, static_info
-    from usad.teachers.whisper_encoder import WhisperEncoderConfig, WhisperEncoderTorch
+    from usad.teachers.whisper.teacher import WhisperEncoderTeacher, static_info
+    from usad.teachers.whisper.encoder import WhisperEncoderConfig, WhisperEncoderTorch
 
     if not quick:
         ok, why = check_teacher("whisper-base")

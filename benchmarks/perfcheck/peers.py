@@ -2,7 +2,7 @@
 HuBERT-Large, WavLM-Large and the Whisper-large-v3 encoder (SDPA and eager) against usad students, in the same
 process, on the same batch of 10 s clips, every layer returned, passes interleaved, at each model's best batch.
 
-Whisper's encoder takes only its 30 s window: each clip's log-mel (usad.teachers.whisper_mel, Whisper's own
+Whisper's encoder takes only its 30 s window: each clip's log-mel (usad.teachers.whisper.mel, Whisper's own
 computation, on the device) is padded to 30 s and timed with the encoder, as usad's fbank is timed with usad.
 """
 from __future__ import annotations
@@ -68,7 +68,7 @@ def peer_call(family: str, model: torch.nn.Module, wav: torch.Tensor) -> Callabl
     """wav (B, S) -> a call returning every hidden state, each (B, T, D)."""
     dtype = next(model.parameters()).dtype
     if family == "whisper":
-        from usad.teachers.whisper_mel import log_mel
+        from usad.teachers.whisper.mel import log_mel
 
         n_mels = model.config.num_mel_bins
         lengths = torch.full((wav.shape[0],), wav.shape[1], device=wav.device)

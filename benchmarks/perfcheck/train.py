@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from types import SimpleNamespace
 
 import torch
 
@@ -20,7 +19,7 @@ from perfcheck.common import Guard, PeakMemory, free_memory, is_oom, skipped, sy
 from usad.distill.flops import train_flops
 from usad.distill.heads import HeadSet
 from usad.distill.mapping import sparse_mapping
-from usad.distill.objective import multi_teacher_loss
+from usad.distill.objective import loss_step
 from usad.distill.student import DistillModel
 from usad.distill.weights import domain_weights
 from usad.model.config import preset_config
@@ -55,19 +54,15 @@ class Step:
         use_bf16 = device.type == "cuda" or quick   # quick CPU runs still exercise the autocast path
         wrapped = self.model
         if fsdp:
-            from usad.distill.distributed import DistEnv
-            from usad.distill.trainer import _wrap
+            from usad.distill.distributed import DistEnv, wrap_model
 
-            wrapped = _wrap(self.model, SimpleNamespace(train=SimpleNamespace(fsdp=True)),
-                            DistEnv(0, 1, 0, device), use_bf16 and device.type == "cuda")
+            wrapped = wrap_model(self.model, True, DistEnv(0, 1, 0, device), use_bf16 and device.type == "cuda")
         self.wrapped = wrapped
         # dynamic=False: every clip here is the same length. (The trainer's dynamic=True failed in inductor on
         # torch 2.13, "cannot determine truth value of Relational" on the frame count; see the section's notes.)
         self.forward = torch.compile(wrapped, dynamic=False) if compile_ else wrapped
         self.opt = torch.optim.AdamW(wrapped.parameters(), lr=1e-4, fused=device.type == "cuda" or None)
-        # the trainer autocasts unless FSDP's MixedPrecisionPolicy already gives bf16 parameters
-        self.amp = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if use_bf16 and not fsdp \
-            else contextlib.nullcontext
+        self.bf16 = use_bf16 and not fsdp   # as the trainer: FSDP's MixedPrecisionPolicy already gives bf16
         self.wav = synthetic_audio(batch, seconds, seed=5, device=device)
         self.lengths = torch.full((batch,), self.wav.shape[1], device=device)
         self.domains = [d for d, *_ in teachers]
@@ -84,13 +79,11 @@ class Step:
 
     def step(self) -> float:
         self.opt.zero_grad(set_to_none=True)
-        with self.amp():
-            preds, mask = self.forward(self.wav, self.lengths)
-        res = multi_teacher_loss(preds, mask, self.cfg.frame_rate, self.targets, self.weights, self.domains)
+        res = loss_step(self.forward, self.wav, self.lengths, self.targets, self.weights, self.domains, bf16=self.bf16)
         res.loss.backward()
         torch.nn.utils.clip_grad_norm_(self.wrapped.parameters(), 1.0)
         self.opt.step()
-        self.frames = mask.sum(1).cpu()
+        self.frames = res.student_frames
         return float(res.loss.detach())
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Union
+from typing import Sequence, Union
 
 import numpy as np
 import soundfile as sf
@@ -47,6 +47,17 @@ def resample(wav, orig_sr: int, new_sr: int):
         dtype = wav.dtype if wav.is_floating_point() else torch.float32
         return torch.from_numpy(out).to(device=wav.device, dtype=dtype)
     return out
+
+
+def pad_batch(wavs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clips ``(S_i,)`` -> (wav: (B, S) zero-padded to the longest, on the clips' device and dtype; lengths: (B,)
+    long, on the CPU): how every batch of variable-length clips is formed."""
+    lengths = torch.tensor([w.shape[-1] for w in wavs], dtype=torch.long)
+    like = wavs[0] if len(wavs) else torch.zeros(0)
+    out = like.new_zeros(len(wavs), int(lengths.max()) if len(wavs) else 0)
+    for i, w in enumerate(wavs):
+        out[i, : w.shape[-1]] = w
+    return out, lengths
 
 
 def _to_float(arr: np.ndarray, name: str) -> np.ndarray:

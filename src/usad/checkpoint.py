@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import torch
@@ -17,7 +16,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from usad.errors import UsadError
-from usad.io import atomic_write_text, make_temp_dir, save_safetensors
+from usad.io import atomic_dir, atomic_write_text, save_safetensors
 
 MODEL_TYPE = "usad-student"
 FORMAT_VERSION = 1
@@ -38,23 +37,13 @@ def save_checkpoint(directory: str | os.PathLike, state_dict: dict[str, torch.Te
     a half-written file.
     """
     target = Path(directory)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not target.is_dir():
+        raise CheckpointError(f"{target}: exists and is not a directory; choose another output path")
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     meta = {"model_type": MODEL_TYPE, "format_version": FORMAT_VERSION, **config}
-    tmp = make_temp_dir(target.parent, prefix=f".{target.name}.tmp-")
-    try:
+    with atomic_dir(target, files=(WEIGHTS_NAME, CONFIG_NAME)) as tmp:
         save_safetensors(tmp / WEIGHTS_NAME, tensors, metadata={"format": "pt", "model_type": MODEL_TYPE})
         atomic_write_text(tmp / CONFIG_NAME, json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        if not target.exists():
-            os.rename(tmp, target)
-        else:
-            if not target.is_dir():
-                raise CheckpointError(f"{target}: exists and is not a directory; choose another output path")
-            for name in (WEIGHTS_NAME, CONFIG_NAME):
-                os.replace(tmp / name, target / name)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 

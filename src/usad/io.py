@@ -9,15 +9,17 @@ readable by whoever the user's umask allows.
     atomic_write_text(path, text)            atomic_write_bytes(path, data)
     save_safetensors(path, tensors, meta)    with atomic_path(path) as tmp: np.save(tmp, x)   # any writer
     with atomic_open(path, "wb", fsync=True) as fh: torch.save(obj, fh)
-    tmp = make_temp_dir(parent, prefix)      # a folder to fill, then rename into place
+    with atomic_dir(target) as tmp: ...      # a folder filled, then renamed into place
+    publish_dir(tmp, target)                 # the same in two steps (a temp folder that other ranks fill)
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+import shutil
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, Sequence
 
 FILE_MODE = 0o666   # filtered by the umask, as open() does
 DIR_MODE = 0o777    # filtered by the umask, as mkdir does
@@ -127,3 +129,41 @@ def save_safetensors(target: str | os.PathLike, tensors: dict, metadata: dict[st
     with atomic_path(target) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return Path(target)
+
+
+def publish_dir(tmp: str | os.PathLike, target: str | os.PathLike, files: Sequence[str] | None = None) -> Path:
+    """Move the filled folder ``tmp`` (from :func:`make_temp_dir`, next to ``target``) into place.
+
+    A new ``target`` is made by one rename. An existing one is replaced whole: moved aside, ``tmp`` renamed in,
+    the old one removed, so a reader sees the old folder or the new one. With ``files``, an existing ``target``
+    instead receives just those files of ``tmp``, each by ``os.replace`` in the order given, and keeps the rest
+    of what it holds (a checkpoint folder with other files beside the weights).
+    """
+    tmp, target = Path(tmp), Path(target)
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"{target}: exists and is not a folder; choose another output path")
+    if not target.exists():
+        os.replace(tmp, target)
+    elif files is not None:
+        for name in files:
+            os.replace(tmp / name, target / name)
+    else:
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | os.PathLike, files: Sequence[str] | None = None) -> Iterator[Path]:
+    """Yield a new temporary folder next to ``target`` to fill; on success :func:`publish_dir` moves it into
+    place. On error, or for what ``files`` left behind, the temporary folder is removed."""
+    target = Path(target)
+    tmp = make_temp_dir(target.parent, prefix=f".{target.name}.tmp-")
+    try:
+        yield tmp
+        publish_dir(tmp, target, files)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

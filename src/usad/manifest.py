@@ -16,7 +16,8 @@ from typing import Any
 
 from usad.errors import UsadError
 
-CLIP_FIELDS = ("id", "path", "duration")
+CLIP_FIELDS = ("id", "path", "duration")                                 # what training needs of a clip
+CORPUS_FIELDS = CLIP_FIELDS + ("domain", "source", "synthetic")        # what `usad corpus build` writes
 SHOWN = 10  # bad lines listed in one message
 
 
@@ -105,7 +106,8 @@ def describe(path: str | Path, problems: list[LineProblem]) -> str:
 
 def read_manifest(path: str | Path, require: tuple[str, ...] = ("id", "path")) -> list[dict[str, Any]]:
     """Every record of ``path`` (see :func:`read_manifest_lines`), or ManifestError listing every bad line (the
-    file is refused whole), and for an empty manifest."""
+    file is refused whole), and for an empty manifest. ``require``: the fields every line must have (training
+    passes ``CLIP_FIELDS``; a teacher cache needs only the default id and path)."""
     rows, problems = read_manifest_lines(path, require)
     if problems:
         raise ManifestError(describe(path, problems) + ". Fix or remove these lines.")

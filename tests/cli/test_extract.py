@@ -67,3 +67,17 @@ def test_extract_rejects_unknown_layers(audio_dir, tiny_model, tmp_path, capsys)
     rc = main(["extract", str(audio_dir / "a.wav"), "--model", str(tiny_model), "--out", str(tmp_path / "o"),
                "--layers", "4"])
     assert rc == 2 and "--layers" in capsys.readouterr().err
+
+
+def test_extract_names_its_encoder_like_every_verb(audio_dir, tmp_path):
+    """--encoder takes the spec `usad probe` takes; --teacher NAME is short for --encoder teacher:NAME."""
+    wav = str(audio_dir / "a.wav")
+    assert main(["extract", wav, "--encoder", "preset:small,num_layers=2,dim=32,num_heads=2", "--out",
+                 str(tmp_path / "preset")]) == 0
+    assert np.load(tmp_path / "preset" / "a.npy").shape == (2, num_frames(16000), 32)
+    assert main(["extract", wav, "--encoder", "spectral:fbank", "--out", str(tmp_path / "fbank")]) == 0
+    fbank = np.load(tmp_path / "fbank" / "a.npy")
+    assert fbank.shape[0] == 1 and fbank.shape[2] == 128
+    for flags, out in ((["--teacher", "test:16x2@50"], "short"), (["--encoder", "teacher:test:16x2@50"], "spec")):
+        assert main(["extract", wav, *flags, "--out", str(tmp_path / out)]) == 0
+    assert np.array_equal(np.load(tmp_path / "short" / "a.npy"), np.load(tmp_path / "spec" / "a.npy"))

@@ -12,7 +12,7 @@ from tests.conftest import require
 from usad.corpus import build as build_mod
 from usad.corpus.hear import read_task
 from usad.corpus.locate import locate
-from usad.corpus.manifest import read_manifest
+from usad.manifest import CORPUS_FIELDS, read_manifest
 from usad.corpus.sizes import SIZES
 
 pytestmark = pytest.mark.slow
@@ -129,7 +129,7 @@ def test_training_corpus_is_deterministic_and_excludes_probe_test_sources(tiny, 
         pa, pb = tmp_path / "a" / "train" / f"{domain}.jsonl", tmp_path / "b" / "train" / f"{domain}.jsonl"
         assert pa.read_bytes() == pb.read_bytes()
     assert set(a.domains) == {"speech", "sound", "music"}
-    recs = read_manifest(tmp_path / "a" / "train" / "all.jsonl")
+    recs = read_manifest(tmp_path / "a" / "train" / "all.jsonl", require=CORPUS_FIELDS)
     assert {r["domain"] for r in recs} == {"speech", "sound", "music"}
     assert all(r["duration"] <= 10.0 + 1e-3 for r in recs if r["domain"] != "speech")
     from usad.corpus.training import MIN_SECONDS
@@ -155,7 +155,8 @@ def test_train_minutes_grows_the_training_corpus_as_a_superset(tiny, tmp_path):
     big = build_mod.build(tmp_path / "b", size="small", seed=0, only="train", progress=False, train_minutes=1.0)
     for domain in ("speech", "sound"):   # 15 s -> 60 s per domain, the smaller budget's clips included
         assert big.domains[domain]["hours"] * 3600 >= 60.0 > small.domains[domain]["hours"] * 3600
-        ids = lambda root: {r["id"] for r in read_manifest(root / "train" / f"{domain}.jsonl")}   # noqa: E731
+        def ids(root):
+            return {r["id"] for r in read_manifest(root / "train" / f"{domain}.jsonl", require=CORPUS_FIELDS)}
         assert ids(tmp_path / "a") < ids(tmp_path / "b")
     assert json.loads((tmp_path / "b" / "build_info.json").read_text())["train_minutes"] == 1.0
     with pytest.raises(ValueError, match="train-minutes"):

@@ -9,7 +9,7 @@ import soundfile as sf
 from usad.corpus.build import remove_retired_tasks
 from usad.corpus.clip import Clip
 from usad.corpus.hear import read_task
-from usad.corpus.probe import ProbeEntry, ProbeTask, write_probe_task
+from usad.corpus.probe import ProbeEntry, ProbeTaskPlan, write_probe_task
 
 
 def _clip(cid: str, value: float = 0.1) -> Clip:
@@ -18,7 +18,7 @@ def _clip(cid: str, value: float = 0.1) -> Clip:
 
 def test_kfold_task_has_fold_files_metadata_and_pooled_majority_chance(tmp_path):
     entries = [ProbeEntry(_clip(f"c{i}"), f"fold{i % 5:02d}", ["dog" if i % 3 else "cat"]) for i in range(15)]
-    task = ProbeTask("toy", "sound", "d", "r", entries=entries, nfolds=5)
+    task = ProbeTaskPlan("toy", "sound", "d", "r", entries=entries, nfolds=5)
     stats = write_probe_task(task, tmp_path, lambda rendered: None)
     meta = json.loads((tmp_path / "toy" / "task_metadata.json").read_text())
     assert meta["split_mode"] == "new_split_kfold" and meta["nfolds"] == 5 and meta["domain"] == "sound"
@@ -30,7 +30,7 @@ def test_kfold_task_has_fold_files_metadata_and_pooled_majority_chance(tmp_path)
 def test_sequence_task_writes_token_lists_and_a_majority_token_per(tmp_path):
     entries = [ProbeEntry(_clip("a"), "train", ["t", "a", "t"]), ProbeEntry(_clip("b"), "valid", ["a"]),
                ProbeEntry(_clip("c"), "test", ["t", "o", "t", "a"])]
-    task = ProbeTask("seq", "speech", "d", "r", embedding_type="sequence", entries=entries)
+    task = ProbeTaskPlan("seq", "speech", "d", "r", embedding_type="sequence", entries=entries)
     stats = write_probe_task(task, tmp_path, lambda rendered: None)
     read = read_task(tmp_path / "seq")
     assert read.metadata["evaluation"] == ["per"] and read.splits["test"][0].labels == ["t", "o", "t", "a"]
@@ -44,7 +44,7 @@ def test_audio_of_an_older_layout_version_is_rendered_again(tmp_path):
     (tdir / "task_metadata.json").write_text(json.dumps({"version": "usad-1"}))
     entries = [ProbeEntry(_clip("a"), "train", ["x"]), ProbeEntry(_clip("b", 0.2), "train", ["y"]),
                ProbeEntry(_clip("d"), "valid", ["x"]), ProbeEntry(_clip("c"), "test", ["y"])]
-    write_probe_task(ProbeTask("toy", "sound", "d", "r", entries=entries), tmp_path, lambda rendered: None)
+    write_probe_task(ProbeTaskPlan("toy", "sound", "d", "r", entries=entries), tmp_path, lambda rendered: None)
     assert sf.info(str(tdir / "16000" / "test" / "c.wav")).duration == 0.1
 
 

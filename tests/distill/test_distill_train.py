@@ -152,7 +152,7 @@ def test_overfits_a_real_teacher_on_a_fixed_batch():
     """Student + heads regress crepe-tiny's real features (computed once) far below the starting loss."""
     from usad.distill.heads import HeadSet
     from usad.distill.mapping import parse_mapping
-    from usad.distill.objective import multi_teacher_loss
+    from usad.distill.objective import loss_step
     from usad.distill.student import DistillModel
     from usad.distill.weights import domain_weights
     from usad.teachers.registry import check_teacher, load_teacher
@@ -175,8 +175,7 @@ def test_overfits_a_real_teacher_on_a_fixed_batch():
     losses = []
     for _ in range(60):
         opt.zero_grad()
-        preds, mask = model(wav, lengths)
-        res = multi_teacher_loss(preds, mask, 50.0, targets, weights, ["crepe-tiny"])
+        res = loss_step(model, wav, lengths, targets, weights, ["crepe-tiny"])
         res.loss.backward()
         opt.step()
         losses.append(float(res.loss.detach()))

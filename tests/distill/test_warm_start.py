@@ -10,7 +10,7 @@ def test_whisper_base_blocks_are_copied_and_compute_the_same():
     from usad.distill.config import StudentConfig
     from usad.distill.student import build_student
     from usad.teachers.registry import check_teacher
-    from usad.teachers.whisper_ct2 import load_whisper_base_encoder
+    from usad.teachers.whisper.teacher import load_whisper_base_encoder
 
     ok, why = check_teacher("whisper-base")
     require(ok, why)

@@ -97,7 +97,7 @@ def test_whisper_base_converted_to_transformers_matches_our_encoder(tmp_path):
     import transformers as tf
 
     from usad.teachers.registry import check_teacher, load_teacher
-    from usad.teachers.whisper_ct2 import load_whisper_base_encoder
+    from usad.teachers.whisper.teacher import load_whisper_base_encoder
 
     ok, why = check_teacher("whisper-base")
     require(ok, why)

@@ -38,7 +38,7 @@ def ct2_model():
     require(importlib.util.find_spec("ctranslate2") is not None, "pip install ctranslate2")
     import ctranslate2
 
-    from usad.teachers.whisper_ct2 import assemble_whisper_base
+    from usad.teachers.whisper.teacher import assemble_whisper_base
 
     return ctranslate2.models.Whisper(str(assemble_whisper_base()), device="cpu", compute_type="float32")
 
@@ -46,7 +46,7 @@ def ct2_model():
 def test_encoder_matches_ctranslate2(teacher, ct2_model):
     import ctranslate2
 
-    from usad.teachers.whisper_mel import log_mel
+    from usad.teachers.whisper.mel import log_mel
 
     mel = log_mel(_prompt("en")[None])
     ref = torch.from_numpy(np.array(ct2_model.encode(ctranslate2.StorageView.from_array(mel.numpy()), to_cpu=True)))
@@ -64,7 +64,7 @@ def test_encoder_matches_ctranslate2(teacher, ct2_model):
 def test_mel_front_end_identifies_languages(ct2_model):
     import ctranslate2
 
-    from usad.teachers.whisper_mel import log_mel
+    from usad.teachers.whisper.mel import log_mel
 
     wavs = [_prompt(lang) for lang in VOICES]
     batch = torch.nn.utils.rnn.pad_sequence(wavs, batch_first=True)
@@ -89,7 +89,7 @@ def test_teacher_crops_valid_frames_and_batch_equals_single(teacher):
 
 
 def test_ffn_outputs_and_depth_limit(teacher):
-    from usad.teachers.whisper_ct2 import WhisperEncoderTeacher, static_info
+    from usad.teachers.whisper.teacher import WhisperEncoderTeacher, static_info
 
     ran = []
     hooks = [b.register_forward_hook(lambda m, i, o, k=k: ran.append(k)) for k, b in enumerate(teacher.encoder.blocks)]

@@ -8,7 +8,7 @@ from tests.conftest import require
 @pytest.fixture(scope="module")
 def teachers():
     from usad.teachers import load_teacher
-    from usad.teachers.whisper_ct2 import check_available
+    from usad.teachers.whisper.teacher import check_available
 
     try:
         check_available()

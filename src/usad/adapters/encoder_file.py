@@ -36,20 +36,27 @@ def class_name(model: str) -> str:
 
 
 def model_spec(model: str) -> str:
-    """Local folders become absolute paths (the file may be run from anywhere); hub ids and presets stay."""
+    """The student spec (:mod:`usad.encoders`) with local folders made absolute (the file may be run from
+    anywhere); hub ids and presets stay."""
+    from usad.encoders import STUDENT_KINDS, parse_spec
     from usad.hub import is_hub_id
 
-    if model.startswith("preset:") or is_hub_id(model):
+    spec = parse_spec(model)
+    if spec.kind not in STUDENT_KINDS:
+        raise ConfigError(f"--model {model}: an adapter runs a usad student; pass its folder, a hub id org/name, "
+                          f"preset:NAME or random:DIR")
+    if spec.kind == "preset" or is_hub_id(spec.target):
         return model
-    path = Path(model)
+    path = Path(spec.target)
     if not path.is_dir():
         raise ConfigError(f"--model {model}: no such folder, and not a hub id org/name or preset:NAME")
-    return str(path.resolve())
+    return str(path.resolve()) if spec.kind == "student" else f"random:{path.resolve()}"
 
 
 def write_encoder_file(kind: str, model: str, out: str | os.PathLike, layer: int | str = "last",
                        device: str = "cpu", name: str | None = None) -> Path:
     """Write the encoder file for ``kind`` ("xares" | "xares-llm") and return its path."""
+    from usad.encoders import parse_spec
     from usad.io import atomic_write_text
 
     if kind not in KINDS:
@@ -59,7 +66,7 @@ def write_encoder_file(kind: str, model: str, out: str | os.PathLike, layer: int
         raise ConfigError(f"--out {out}: the runners import the file as a module, so it must be a .py file whose "
                           f"name is a Python identifier (e.g. usad_encoder.py)")
     spec = model_spec(model)
-    cls = name or class_name(model if not model.startswith("preset:") else model.split(":", 1)[1])
+    cls = name or class_name(model.split(":", 1)[1] if parse_spec(model).kind == "preset" else model)
     if not (cls.isidentifier() and cls.endswith("Encoder")):
         raise ConfigError(f"--class-name {cls!r}: must be a Python identifier ending in 'Encoder'")
     module, base = KINDS[kind]

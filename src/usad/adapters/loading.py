@@ -1,5 +1,5 @@
-"""How every adapter finds its encoder: a saved student folder, a hub id ``org/name``, or ``preset:NAME[,k=v]``
-(random weights). With no model given, ``USAD_MODEL`` (and ``USAD_LAYER``, ``USAD_DEVICE``) in the environment
+"""How every adapter finds its encoder: a student spec (:mod:`usad.encoders`): a saved student folder, a hub id
+``org/name``, ``student:DIR``, ``preset:NAME[,k=v]`` or ``random:DIR`` (random weights). With no model given, ``USAD_MODEL`` (and ``USAD_LAYER``, ``USAD_DEVICE``) in the environment
 name it: the route for runners that build the encoder class with no arguments (``python -m xares.run``).
 
 Precision: every adapter takes ``dtype`` ("auto" | "float32" | "bfloat16" | "float16"); None reads
@@ -44,24 +44,13 @@ def device_from_env(device: str | torch.device | None) -> str | torch.device:
 
 def load_encoder(model: str | os.PathLike | torch.nn.Module | None = None, device: str | torch.device = "cpu",
                  seed: int = 0) -> torch.nn.Module:
-    """``model``: an ``Encoder``, a folder written by ``Encoder.save_pretrained``, a hub id ``org/name``, or
-    ``preset:NAME[,k=v,...]`` (randomly initialised with ``seed``; for checks and baselines only); None or ""
-    reads ``$USAD_MODEL``. Returns the encoder frozen, in eval mode."""
-    from usad import Encoder
-    from usad.eval.sources import parse_overrides
+    """``model``: an ``Encoder``, or a student spec (a folder written by ``Encoder.save_pretrained``, a hub id
+    ``org/name``, ``preset:NAME[,k=v,...]`` or ``random:DIR``, randomly initialised with ``seed``: for checks and
+    baselines only); None or "" reads ``$USAD_MODEL``. Returns the encoder frozen, in eval mode."""
+    from usad.encoders import parse_spec, student_encoder
 
     model = model_from_env(model)
-    if isinstance(model, torch.nn.Module):
-        enc = model
-    else:
-        spec = str(model)
-        if spec.startswith("preset:"):
-            name, _, rest = spec[len("preset:"):].partition(",")
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                enc = Encoder.from_preset(name, **parse_overrides(rest))
-        else:
-            enc = Encoder.from_pretrained(spec)
+    enc = model if isinstance(model, torch.nn.Module) else student_encoder(parse_spec(str(model)), seed)
     enc = enc.to(device).eval()
     for p in enc.parameters():
         p.requires_grad_(False)

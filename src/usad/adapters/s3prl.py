@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from usad.adapters.loading import Precision, load_encoder
+from usad.audio import pad_batch
 
 
 class USADUpstream(nn.Module):
@@ -29,10 +30,8 @@ class USADUpstream(nn.Module):
                 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         device = next(self.encoder.parameters()).device
         if isinstance(wavs, (list, tuple)):
-            lens = torch.tensor([w.shape[-1] for w in wavs], device=device)
-            batch = torch.zeros(len(wavs), int(lens.max()), device=device)
-            for i, w in enumerate(wavs):
-                batch[i, : w.shape[-1]] = w.to(device).float()
+            batch, lens = pad_batch([w.to(device).float() for w in wavs])
+            lens = lens.to(device)
         else:
             batch = wavs.to(device).float()
             lens = wavs_len.to(device) if wavs_len is not None else torch.full(

@@ -66,20 +66,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _from_recipe(args: argparse.Namespace) -> int:
-    from usad.distill.cache_plan import build_caches, plan_caches
+    from usad.distill.cache_plan import cache_recipes
     from usad.distill.config import load_config
 
     cfg = load_config(args.config, args.overrides)
-    if len(cfg.data.train) != 1:
-        raise ConfigError(f"recipe {args.config}: --config caching needs exactly one data.train manifest, got "
-                          f"{cfg.data.train}; cache each with --teacher/--manifest/--out")
-    jobs = plan_caches([cfg])
-    if not jobs:
-        raise ConfigError(f"recipe {args.config}: no teacher has a cache folder; set cache_root or "
-                          f"teachers[].cache")
-    folders: dict = {}
-    build_caches(jobs, cfg.data.train[0], _device(args.device), rank=args.rank, world_size=args.world_size,
-                 folders=folders)
-    for job in jobs:
-        _report(f"{job.teacher.name} layers {sorted(job.layers)} -> ", folders[job.teacher.name], args)
+    for job in cache_recipes([cfg], _device(args.device), rank=args.rank, world_size=args.world_size):
+        _report(f"{job.teacher.name} layers {sorted(job.layers)} -> ", job.built, args)
     return 0

@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from usad.encoders import SPEC_HELP
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", required=True, help="folder of HEAR 2021 task folders (scene tasks become QA)")
-    p.add_argument("--encoder", required=True, help="student:DIR | preset:NAME[,k=v] | teacher:NAME")
+    p.add_argument("--encoder", required=True, metavar="SPEC", help=SPEC_HELP)
     p.add_argument("--out", required=True, help="output folder (llm_results.json)")
     p.add_argument("--lm", default="gemma3-270m",
                    help="gemma3-270m (registry package) or a local transformers causal-LM folder")

@@ -10,13 +10,13 @@ import argparse
 import sys
 
 from usad.cli import comma_list
+from usad.encoders import SPEC_HELP
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", required=True, help="folder of HEAR 2021 task folders")
     p.add_argument("--encoder", action="append", required=True, metavar="SPEC",
-                   help="student:DIR | preset:NAME[,k=v] | teacher:NAME[,k=v] | random:DIR | spectral:fbank; "
-                        "optionally NAME=SPEC to set the display name; repeat for several encoders")
+                   help=f"{SPEC_HELP}; optionally NAME=SPEC to set the display name; repeat for several encoders")
     p.add_argument("--out", required=True, help="output folder (results.json, report.md, plots/)")
     p.add_argument("--cache", default=None, help="feature cache folder (default OUT/features)")
     p.add_argument("--task", action="append", default=None, help="only these task names (repeatable)")
@@ -40,13 +40,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _encoders(items: list[str]) -> dict[str, str]:
-    from usad.eval.sources import source_label
+    from usad.encoders import parse_spec
 
     out: dict[str, str] = {}
     for item in items:
         name, sep, spec = item.partition("=")
         if not sep or ":" in name:
-            name, spec = source_label(item), item
+            name, spec = parse_spec(item).label, item
         if name in out:
             raise ValueError(f"encoder name {name!r} given twice; name them with NAME=SPEC")
         out[name] = spec

@@ -20,19 +20,21 @@ from typing import Any, Callable
 
 from tqdm import tqdm
 
+from usad.io import atomic_write_text
+
 from .clip import Clip
 from .context import BuildContext
-from .hear import atomic_write_text, dumps
+from .hear import dumps
 from .locate import SOURCES, install, locate
 from .manifest import write_manifest
-from .probe import ProbeTask, write_probe_task
+from .probe import ProbeTaskPlan, write_probe_task
 from .sizes import SIZES
 from .store import ClipRenderError, ensure_clip
 from .suite_readme import suite_readme
 from .tasks import keywords, music, phonemes, sound, sound_detection, speech, style
 from .training import plan_music, plan_sound, plan_speech
 
-TASKS: dict[str, Callable[[BuildContext], ProbeTask | None]] = {
+TASKS: dict[str, Callable[[BuildContext], ProbeTaskPlan | None]] = {
     "spoken_language": speech.spoken_language,
     "speaker_id": speech.speaker_id,
     "spoken_keywords": keywords.spoken_keywords,
@@ -116,7 +118,7 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
     # 1. plan the tasks (no audio work); with the training corpus, plan them all so it can exclude every
     #    probe-test source (every clip of a k-fold task is a test item of some fold; a scene excludes the real
     #    effects mixed into it)
-    planned: dict[str, ProbeTask] = {}
+    planned: dict[str, ProbeTaskPlan] = {}
     for name, fn in TASKS.items():
         if name not in selected and TRAIN not in selected:
             continue

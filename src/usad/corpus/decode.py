@@ -1,37 +1,19 @@
-"""Decoding source files to 16 kHz mono float32 (through ``usad.audio``, the project's one resampler)."""
+"""Source files as 16 kHz mono float32 arrays (read by ``usad.audio``, the project's one reader and resampler)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from usad.audio import load_audio, resample
+from usad.audio import load_audio
 
 from .clip import SAMPLE_RATE
 
 
-def read_file(path: str | Path) -> np.ndarray:
-    """The whole file as wav: (S,) float32 mono at 16 kHz."""
-    return load_audio(str(path), SAMPLE_RATE, min_samples=1).numpy().astype(np.float32, copy=False)
-
-
-def read_segment(path: str | Path, start_s: float, duration_s: float) -> np.ndarray:
-    """``duration_s`` seconds from ``start_s`` as wav: (S,) float32 mono at 16 kHz (reads only that part)."""
-    info = sf.info(str(path))
-    start = int(round(start_s * info.samplerate))
-    stop = min(info.frames, start + int(round(duration_s * info.samplerate)))
-    data, sr = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
-    mono = data.mean(axis=1)
-    if sr != SAMPLE_RATE:
-        mono = resample(mono, sr, SAMPLE_RATE)
-    return np.ascontiguousarray(mono, dtype=np.float32)
-
-
-def duration_of(path: str | Path) -> float:
-    """Duration in seconds from the file header (no decoding)."""
-    info = sf.info(str(path))
-    return info.frames / float(info.samplerate)
+def read_file(path: str | Path, start_s: float = 0.0, duration_s: float | None = None) -> np.ndarray:
+    """The file, or ``duration_s`` seconds of it from ``start_s`` (only that part is read), as wav: (S,) float32
+    mono at 16 kHz: :func:`usad.audio.load_audio` as a numpy array, any length of at least one sample."""
+    return load_audio(str(path), SAMPLE_RATE, min_samples=1, offset=start_s, duration=duration_s).numpy()
 
 
 def trim_silence(wav: np.ndarray, threshold_db: float = -40.0, frame: int = 320) -> tuple[int, int]:

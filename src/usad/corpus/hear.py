@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Union
 
 from usad.errors import UsadError
-from usad.io import atomic_write_text as _atomic_write_text
+from usad.io import atomic_write_text
 
 REQUIRED_FIELDS = ("task_name", "embedding_type", "prediction_type", "split_mode", "evaluation")
 EMBEDDING_TYPES = ("scene", "event", "sequence")
@@ -225,11 +225,6 @@ def _read_vocabulary(path: Path, name: str) -> list[str]:
         dup = sorted({v for v in vocab if vocab.count(v) > 1})
         raise HearTaskError(f"task {name}: {path}: label(s) {dup} appear twice")
     return vocab
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(path, text)
 
 
 def dumps(obj: Any) -> str:

@@ -1,4 +1,5 @@
-"""JSONL manifests (see docs/interfaces.md, "Manifests"): deterministic bytes, atomic writes, and a reader."""
+"""Writing JSONL manifests (see docs/interfaces.md, "Manifests"): deterministic bytes, atomic writes. They are read
+by :func:`usad.manifest.read_manifest`; every record carries ``usad.manifest.CORPUS_FIELDS``."""
 from __future__ import annotations
 
 import hashlib
@@ -6,10 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from .hear import atomic_write_text
-from usad.manifest import read_manifest as _read_manifest
-
-REQUIRED = ("id", "path", "duration", "domain", "source", "synthetic")
+from usad.io import atomic_write_text
 
 
 def jsonl(records: Iterable[dict[str, Any]]) -> str:
@@ -21,8 +19,3 @@ def write_manifest(path: Path, records: list[dict[str, Any]]) -> str:
     text = jsonl(sorted(records, key=lambda r: r["id"]))
     atomic_write_text(path, text)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def read_manifest(path: str | Path) -> list[dict[str, Any]]:
-    """A corpus manifest: every record carries the fields the builder writes (``REQUIRED``)."""
-    return _read_manifest(path, require=REQUIRED)

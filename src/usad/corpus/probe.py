@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from usad.io import atomic_write_text
+
 from .clip import Clip
-from .hear import KFOLD_MODE, Label, atomic_write_text, write_task_files
+from .hear import KFOLD_MODE, Label, write_task_files
 from .manifest import jsonl
 from .splits import SPLITS, fold_name
 from .store import ClipRenderError, ensure_clip
@@ -29,8 +31,9 @@ class ProbeEntry:
 
 
 @dataclass
-class ProbeTask:
-    """A planned task. ``nfolds`` > 0 makes it a k-fold task (splits ``fold00``..; HEAR ``new_split_kfold``);
+class ProbeTaskPlan:
+    """A probe task as planned by a task builder, before it is written (``usad.eval`` reads the written task as a
+    ``ProbeTask``). ``nfolds`` > 0 makes it a k-fold task (splits ``fold00``..; HEAR ``new_split_kfold``);
     ``embedding_type`` is scene, event (labels with start/end in ms) or sequence (labels = tokens in order)."""
 
     name: str
@@ -64,7 +67,7 @@ class ProbeTask:
         return sorted({lab["label"] if isinstance(lab, dict) else lab for e in self.entries for lab in e.labels})
 
 
-def rotations(task: ProbeTask) -> list[tuple[set[str], str]]:
+def rotations(task: ProbeTaskPlan) -> list[tuple[set[str], str]]:
     """(train splits, test split) of each evaluation: one for train/valid/test, k for k-fold (fold i test,
     fold i+1 valid, the rest train)."""
     if not task.nfolds:
@@ -74,7 +77,7 @@ def rotations(task: ProbeTask) -> list[tuple[set[str], str]]:
     return [({names[j] for j in range(k) if j not in (i, (i + 1) % k)}, names[i]) for i in range(k)]
 
 
-def task_stats(task: ProbeTask, durations: dict[str, float]) -> dict[str, Any]:
+def task_stats(task: ProbeTaskPlan, durations: dict[str, float]) -> dict[str, Any]:
     """Sizes, classes, synthetic fractions and chance levels, computed from the planned entries."""
     stats: dict[str, Any] = {"num_classes": len(task.vocabulary()), "classes": task.vocabulary(),
                              "split_mode": task.split_mode}
@@ -99,7 +102,7 @@ def task_stats(task: ProbeTask, durations: dict[str, float]) -> dict[str, Any]:
     return stats
 
 
-def _scene_chance(task: ProbeTask) -> dict[str, Any]:
+def _scene_chance(task: ProbeTaskPlan) -> dict[str, Any]:
     """Uniform 1/K, and the majority-class top-1 accuracy (the most frequent training label scored on test;
     pooled over the rotations of a k-fold task)."""
     hits = total = 0
@@ -131,7 +134,7 @@ def _event_chance(test: list[ProbeEntry], durations: dict[str, float]) -> dict[s
             "mean_label_activity_1s": round(sum(rates.values()) / max(1, len(rates)), 4)}
 
 
-def _sequence_stats(task: ProbeTask, durations: dict[str, float]) -> dict[str, Any]:
+def _sequence_stats(task: ProbeTaskPlan, durations: dict[str, float]) -> dict[str, Any]:
     """Token statistics and a chance PER: each test sequence predicted as the most frequent training token
     repeated to the reference's length (edit distance = tokens that differ from it), pooled over tokens."""
     train = Counter(t for e in task.entries if e.split == "train" for t in e.labels)
@@ -160,7 +163,7 @@ def _clear_older_layout(tdir: Path) -> None:
         shutil.rmtree(tdir / "16000", ignore_errors=True)
 
 
-def write_probe_task(task: ProbeTask, suite_dir: Path, on_clip: Callable[[bool], None],
+def write_probe_task(task: ProbeTaskPlan, suite_dir: Path, on_clip: Callable[[bool], None],
                      messages: list[str] | None = None) -> dict[str, Any]:
     """Write audio (skipping files that exist), split JSONs, metadata and a per-clip manifest. Returns stats.
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from usad.audio import audio_duration
+
 from .clip import Clip, rng_for, safe_id, stable_hash
 from .context import BuildContext
-from .decode import duration_of, read_segment
+from .decode import read_file
 from .sources import fillets, hedgewars, wesnoth
 from .sources.midi_render import BatchRenderer
 from .sources.synth_sounds import GENERATORS
@@ -52,7 +54,7 @@ def _take(clips: list[Clip], dur, budget: float | None, seed: int, durations: di
 def _file_clips(clips: list[Clip], exclude: set[str], budget, seed) -> tuple[list[Clip], dict[str, float]]:
     durations: dict[str, float] = {}
     pool = [c for c in clips if c.key not in exclude]
-    _take(pool, lambda c: min(MAX_SECONDS, duration_of(c.path)), budget, seed, durations)
+    _take(pool, lambda c: min(MAX_SECONDS, audio_duration(c.path)), budget, seed, durations)
     return [c for c in pool if c.id in durations], durations
 
 
@@ -95,12 +97,12 @@ def _segments(ctx: BuildContext, exclude: set[str]) -> list[tuple[Clip, float]]:
         key = f"{source}:music/{path.name}"
         if key in exclude:
             continue
-        total = duration_of(path)
+        total = audio_duration(path)
         k = 0
         while k * SEGMENT_S + MIN_TAIL_S <= total:
             d = min(SEGMENT_S, total - k * SEGMENT_S)
             cid = safe_id(f"{source}-{path.stem}-{k:03d}")
-            render = (lambda p=path, a=k * SEGMENT_S, d=d: read_segment(p, a, d))
+            render = (lambda p=path, a=k * SEGMENT_S, d=d: read_file(p, a, d))
             out.append((Clip(cid, render, source, False, key, group=key, domain="music",
                              labels={"track": path.stem}), round(d * 16000) / 16000))
             k += 1

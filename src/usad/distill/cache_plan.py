@@ -2,13 +2,14 @@
 
 ``plan_caches([stage1, stage2])`` lists, per teacher and cache folder, the union of the layers the recipes'
 layer mappings read (stage 2's final layer and stage 1's sparse layers of one teacher land in one cache), so
-``build_caches`` runs each teacher once over the training manifest. ``usad cache --config RECIPE`` does this for
-one recipe.
+``build_caches`` runs each teacher once over the training manifest. ``cache_recipes`` does both for ``usad cache
+--config RECIPE`` (one recipe) and the demo (its two stages).
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from usad.distill.config import DistillConfig, TeacherConfig
@@ -20,8 +21,10 @@ from usad.errors import ConfigError
 @dataclass
 class CacheJob:
     teacher: TeacherConfig
-    folder: str
+    folder: str                      # the teacher's cache root (the keyed cache folder is made inside it)
     layers: set[int] = field(default_factory=set)
+    built: Path | None = None        # the keyed cache folder, once built
+    seconds: float = 0.0             # time spent building it
 
 
 def _student_layers(cfg: DistillConfig) -> int:
@@ -55,24 +58,34 @@ def plan_caches(configs: list[DistillConfig]) -> list[CacheJob]:
     return list(jobs.values())
 
 
-def build_caches(jobs: list[CacheJob], manifest: str, device: str = "cpu",
-                 log: Callable[[str], None] = print, rank: int = 0, world_size: int = 1,
-                 folders: dict | None = None) -> dict[str, float]:
-    """Build (or complete: finished shards are kept) every job's cache over one manifest; seconds per teacher.
-    With ``world_size`` > 1, only rank ``rank``'s shards of each (see ``build_cache``). ``folders``, when given,
-    receives each teacher's keyed cache folder."""
+def build_caches(jobs: list[CacheJob], manifest: str, device: str = "cpu", log: Callable[[str], None] = print,
+                 rank: int = 0, world_size: int = 1) -> list[CacheJob]:
+    """Build (or complete: finished shards are kept) every job's cache over one manifest, filling in each job's
+    ``built`` folder and ``seconds``. With ``world_size`` > 1, only rank ``rank``'s shards of each (see
+    ``build_cache``)."""
     from usad.teachers import load_teacher
     from usad.teachers.cache import build_cache
 
-    times = {}
     for job in jobs:
         t0 = time.perf_counter()
         log(f"teacher targets: {job.teacher.name} layers {sorted(job.layers)} over {manifest}")
         teacher = load_teacher(job.teacher.name, device=device, **job.teacher.options)
-        folder = build_cache(teacher, manifest, job.folder, layers=sorted(job.layers), rank=rank,
-                             world_size=world_size)
-        if folders is not None:
-            folders[job.teacher.name] = folder
+        job.built = build_cache(teacher, manifest, job.folder, layers=sorted(job.layers), rank=rank,
+                                world_size=world_size)
         del teacher
-        times[job.teacher.name] = round(time.perf_counter() - t0, 1)
-    return times
+        job.seconds = round(time.perf_counter() - t0, 1)
+    return jobs
+
+
+def cache_recipes(configs: list[DistillConfig], device: str = "cpu", log: Callable[[str], None] = print,
+                  rank: int = 0, world_size: int = 1) -> list[CacheJob]:
+    """Every teacher target the recipes ``configs`` train on, cached once over their one training manifest into
+    the folders training looks in (``usad cache --config RECIPE``; the demo's two stages together)."""
+    manifests = sorted({m for cfg in configs for m in cfg.data.train})
+    if len(manifests) != 1:
+        raise ConfigError(f"caching from recipes needs one data.train manifest, got {manifests or 'none'}; cache "
+                          f"each manifest with `usad cache --teacher ... --manifest ... --out ...`")
+    jobs = plan_caches(configs)
+    if not jobs:
+        raise ConfigError("no teacher of the recipe has a cache folder; set cache_root or teachers[].cache")
+    return build_caches(jobs, manifests[0], device, log, rank, world_size)

@@ -18,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.distributed.checkpoint.state_dict import StateDictOptions
 
 from usad.errors import UsadError
 from usad.io import atomic_open
 
 _NAME = re.compile(r"^step_(\d+)(\.pt)?$")
 STATE_FILE = "train_state.pt"   # inside a sharded checkpoint folder, beside DCP's .metadata and shards
+FULL_ON_CPU = StateDictOptions(full_state_dict=True, cpu_offload=True)   # whole tensors, gathered to the CPU
 
 
 def is_complete(folder: Path) -> bool:
@@ -72,6 +74,21 @@ def save_training_checkpoint(out_dir: str | os.PathLike, step: int, state: dict,
     return target
 
 
+def save_full_checkpoint(out_dir: str | os.PathLike, step: int, wrapped, optimizer, state: dict, env,
+                         keep: int = 2) -> Path | None:
+    """The whole model and optimiser gathered on rank 0 and written with ``state`` as ``step_<step>.pt``."""
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
+
+    model_sd = get_model_state_dict(wrapped, options=FULL_ON_CPU)
+    optim_sd = get_optimizer_state_dict(wrapped, optimizer, options=FULL_ON_CPU)
+    target = None
+    if env.is_main:
+        target = save_training_checkpoint(out_dir, step, {**state, "model": model_sd, "optimizer": optim_sd}, keep)
+    if env.distributed:
+        torch.distributed.barrier()
+    return target
+
+
 def save_sharded_checkpoint(out_dir: str | os.PathLike, step: int, wrapped, optimizer, state: dict | None, env,
                             keep: int = 2) -> Path:
     """Every rank writes its shards of ``step_<step>/`` (``state``: rank 0's step, positions, RNG states ...)."""
@@ -107,6 +124,17 @@ def list_checkpoints(out_dir: str | os.PathLike) -> list[Path]:
 def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
     found = list_checkpoints(out_dir)
     return found[-1] if found else None
+
+
+def resume_checkpoint(resume: str, out_dir: str | os.PathLike) -> Path | None:
+    """The checkpoint ``train.resume`` names: "never" none, "auto" the newest in ``out_dir``, else that file."""
+    if resume == "never":
+        return None
+    if resume == "auto":
+        return latest_checkpoint(out_dir)
+    if not Path(resume).is_file():
+        raise FileNotFoundError(f"train.resume={resume!r}: no such checkpoint file")
+    return Path(resume)
 
 
 def load_training_checkpoint(path: str | os.PathLike) -> dict:

@@ -21,9 +21,8 @@ from lhotse.audio import AudioSource
 from lhotse.dataset import DynamicBucketingSampler, SimpleCutSampler
 from lhotse.dataset.sampling.dynamic_bucketing import estimate_duration_buckets
 from lhotse.utils import fastcopy
-from usad.audio import open_audio
-from usad.manifest import CLIP_FIELDS, ManifestError
-from usad.manifest import read_manifest as _read_manifest
+from usad.audio import open_audio, pad_batch
+from usad.manifest import CLIP_FIELDS, ManifestError, read_manifest
 
 SAMPLE_RATE = 16000
 
@@ -50,11 +49,6 @@ def _stable_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-def read_manifest(path: str) -> list[dict]:
-    """A training manifest: every clip needs id, path and duration."""
-    return _read_manifest(path, require=CLIP_FIELDS)
-
-
 def manifest_cuts(paths: Iterable[str]) -> CutSet:
     """Manifests -> a CutSet of whole clips (cut = [offset, offset + duration) of its file; custom domain).
 
@@ -63,7 +57,7 @@ def manifest_cuts(paths: Iterable[str]) -> CutSet:
     """
     cuts = []
     for path in paths:
-        rows = read_manifest(path)
+        rows = read_manifest(path, require=CLIP_FIELDS)
         with open_audio(rows[0]["path"], f"manifest {path}: {rows[0]['path']}") as fh:
             rate = fh.samplerate
         if rate != SAMPLE_RATE:
@@ -128,6 +122,15 @@ def training_cuts(source: CutSet, crop_seconds: float, min_seconds: float = 0.5,
                   upsample: dict | None = None) -> CutSet:
     """Cuts ready for bucketing: durations already equal to the crop that will be read."""
     return CutSet(_Prepared(source, crop_seconds, min_seconds, dict(upsample or {})))
+
+
+def config_cuts(d) -> CutSet:
+    """The training cuts a recipe's ``data`` section names: its manifests and/or Shar folders, cropped."""
+    if not d.train and not d.shar:
+        raise ValueError("config data: give data.train (JSONL manifests) or data.shar (lhotse Shar dirs)")
+    sources = ([manifest_cuts(d.train)] if d.train else []) + ([read_shar(d.shar)] if d.shar else [])
+    source = sources[0] if len(sources) == 1 else CutSet(_Chain(sources))
+    return training_cuts(source, d.crop_seconds, d.min_seconds, d.upsample)
 
 
 class ResumableSampler(torch.utils.data.Sampler):
@@ -217,10 +220,7 @@ class CropDataset(torch.utils.data.Dataset):
             domains.append(cut.custom.get("domain"))
             ids.append(cut.custom.get("clip_id", cut.id))
             offsets.append(start - span_start)
-        lengths = torch.tensor([w.numel() for w in waves], dtype=torch.long)
-        wav = torch.zeros(len(waves), int(lengths.max()))
-        for i, w in enumerate(waves):
-            wav[i, : w.numel()] = w
+        wav, lengths = pad_batch(waves)
         return Batch(wav=wav, lengths=lengths, domains=domains, ids=ids,
                      offsets=torch.tensor(offsets, dtype=torch.float64), epoch=epoch, index=index)
 

@@ -47,6 +47,26 @@ def ensure_group(env: DistEnv) -> None:
                                 rank=0, world_size=1)
 
 
+def wrap_model(model: torch.nn.Module, fsdp: bool, env: DistEnv, bf16: bool) -> torch.nn.Module:
+    """The student + heads as the ranks train it: FSDP2-sharded per student block (``fsdp``; bf16 parameters
+    with float32 gradient reduction when ``bf16``), DDP across ranks, or as it is in one process."""
+    if fsdp:
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+        mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if bf16 else None
+        kw = {"mp_policy": mp} if mp is not None else {}
+        ensure_group(env)
+        for block in model.student.blocks:
+            fully_shard(block, **kw)
+        fully_shard(model, **kw)
+        return model
+    if env.distributed:
+        ids = [env.device.index] if env.device.type == "cuda" else None
+        unused = model.depth < model.student.config.num_layers   # blocks above the deepest head get no grad
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
+    return model
+
+
 def teardown() -> None:
     if dist.is_initialized():
         dist.barrier()

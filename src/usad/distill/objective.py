@@ -11,12 +11,14 @@ layer pairs and scaled by the teacher's ``weight`` (default 1); with uniform wei
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
 
 from usad.distill.loss import l1_cos_sums
 from usad.distill.mapping import LayerPair
+from usad.errors import NonFiniteError
 from usad.teachers import TeacherOutput, align_frames
 
 
@@ -25,6 +27,7 @@ class ObjectiveResult:
     loss: torch.Tensor                       # scalar, differentiable
     per_teacher: dict[str, float]            # unweighted mean L1-cos per teacher (for logs)
     valid_frames: dict[str, int]
+    student_frames: torch.Tensor | None = None   # (B,) valid student frames, on the device (loss_step; FLOPs)
 
 
 def align_pair(pred: torch.Tensor, pred_mask: torch.Tensor, student_rate: float, target: torch.Tensor,
@@ -66,3 +69,29 @@ def multi_teacher_loss(predictions: dict[str, dict[LayerPair, torch.Tensor]], st
         per_teacher[name] = plain_sum / len(pairs)
         frames[name] = count
     return ObjectiveResult(loss=total, per_teacher=per_teacher, valid_frames=frames)
+
+
+def _student(model: torch.nn.Module) -> torch.nn.Module:
+    """The student inside a DistillModel that DDP (``.module``) or torch.compile (``._orig_mod``) may wrap."""
+    while not hasattr(model, "student"):
+        model = getattr(model, "module", None) or model._orig_mod
+    return model.student
+
+
+def loss_step(model: torch.nn.Module, wav: torch.Tensor, lengths: torch.Tensor, targets: dict[str, TeacherOutput],
+              weights: torch.Tensor, order: list[str], scales: dict[str, float] | None = None, *,
+              bf16: bool = False, clip_ids: list | None = None) -> ObjectiveResult:
+    """One training step's loss: student + heads (``model``: a DistillModel, or a DDP / FSDP / compiled wrap of
+    one) on wav: (B, S), lengths: (B,), against ``targets`` with weights: (B, M) in ``order`` (see
+    :func:`multi_teacher_loss`). ``bf16``: the forward under bfloat16 autocast. Not back-propagated here; a
+    NaN/Inf loss raises NonFiniteError (naming ``clip_ids`` when given)."""
+    amp = torch.autocast(wav.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    with amp:
+        predictions, mask = model(wav, lengths)
+    res = multi_teacher_loss(predictions, mask, _student(model).frame_rate, targets, weights, order, scales)
+    if not torch.isfinite(res.loss):
+        where = f" on clips {clip_ids[:4]}..." if clip_ids else ""
+        raise NonFiniteError(f"non-finite loss ({float(res.loss)}){where}: lower optim.lr, check the audio, or use "
+                             f"train.precision=fp32")
+    res.student_frames = mask.sum(dim=1)
+    return res

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass, field
 
 
 def format_eta(seconds: float) -> str:
@@ -59,6 +60,25 @@ class ProgressLog:
         if self.writer is not None:
             self.writer.flush()
             self.writer.close()
+
+
+@dataclass
+class Window:
+    """What the steps since the last log line add up to: seconds of audio (all ranks), FLOPs, summed step losses
+    (total and per teacher) and how many steps."""
+
+    audio: float = 0.0
+    flops: float = 0.0
+    loss: float = 0.0
+    teach: dict[str, float] = field(default_factory=dict)
+    n: int = 0
+    t0: float = field(default_factory=time.monotonic)
+
+    def add_step(self, loss: float, teach: dict[str, float]) -> None:
+        self.loss += loss
+        self.n += 1
+        for k, v in teach.items():
+            self.teach[k] = self.teach.get(k, 0.0) + v
 
 
 class Clock:

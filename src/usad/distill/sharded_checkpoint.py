@@ -12,8 +12,6 @@ checkpoint (``step_<N>.pt``, what non-FSDP runs write) loads into FSDP runs too 
 """
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import torch
@@ -24,7 +22,7 @@ from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model
                                                      set_optimizer_state_dict)
 
 from usad.distill.checkpointing import STATE_FILE
-from usad.io import atomic_open, make_temp_dir
+from usad.io import atomic_open, make_temp_dir, publish_dir
 
 FULL = StateDictOptions(full_state_dict=True)
 
@@ -46,21 +44,10 @@ def save_sharded(folder: Path, name: str, wrapped, optimizer, train_state: dict 
     if env.is_main:
         with atomic_open(Path(tmp[0]) / STATE_FILE, "wb", fsync=True) as fh:
             torch.save({**train_state, "param_groups": groups}, fh)
-        _publish(Path(tmp[0]), target)
+        publish_dir(tmp[0], target)   # the same step saved again (a resumed run ending there) is replaced
     if env.distributed:
         dist.barrier()
     return target
-
-
-def _publish(tmp: Path, target: Path) -> None:
-    if target.exists():           # the same step saved again (a resumed run ending where it resumed)
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
 
 
 def read_state(folder: Path) -> dict:

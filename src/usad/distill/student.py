@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -97,6 +98,23 @@ def save_heads(directory: str | os.PathLike, heads: HeadSet, state: dict[str, to
     save_safetensors(target / "model.safetensors", {k: v.detach().cpu().contiguous() for k, v in state.items()})
     atomic_write_text(target / "heads.json", json.dumps(meta, indent=2) + "\n")
     return target
+
+
+def export_run(out_dir: Path, full: dict[str, torch.Tensor], config: EncoderConfig, heads: HeadSet,
+               hidden: int) -> tuple[Path, Path]:
+    """A finished run's ``student/`` (Encoder format) and ``heads/`` from the full state dict of student + heads;
+    the target statistics go beside the heads (they predict targets in the statistics' space)."""
+    from usad.distill.target_stats import STATS_FILE
+
+    clean = Encoder(config)
+    clean.load_state_dict({k[len("student."):]: v for k, v in full.items() if k.startswith("student.")})
+    student_dir = out_dir / "student"
+    clean.save_pretrained(student_dir)
+    h_state = {k[len("heads."):]: v for k, v in full.items() if k.startswith("heads.")}
+    heads_dir = save_heads(out_dir / "heads", heads, h_state, config.dim, hidden)
+    if (out_dir / STATS_FILE).is_file():
+        shutil.copyfile(out_dir / STATS_FILE, heads_dir / STATS_FILE)
+    return student_dir, heads_dir
 
 
 def heads_plan_from_json(path: str | os.PathLike) -> dict[str, list[LayerPair]]:

@@ -137,6 +137,35 @@ def from_cache(norm: str, teachers: dict[str, tuple], max_frames: int = MAX_FRAM
     return _finish(norm, acc)
 
 
+def for_run(cfg, slots, cuts, out_dir: Path, env) -> TargetStats:
+    """The run's target statistics and constant-prediction floors: reloaded from the run folder when it has them
+    (resume), else computed from the feature caches (or a few live batches) and saved there."""
+    from usad.distill.data import make_loader
+    from usad.distill.distributed import all_gather_objects
+
+    saved = TargetStats.load(out_dir)
+    if saved is not None and saved.norm == cfg.loss.target_norm and set(saved.floor) == {s.name for s in slots}:
+        return saved
+    cached = {s.name: (s.teacher, s.layers) for s in slots if hasattr(s.teacher, "index")}
+    stats = from_cache(cfg.loss.target_norm, cached) if cached else TargetStats(cfg.loss.target_norm)
+    live = [s for s in slots if s.name not in cached]
+    if live:   # rank 0 reads a few batches; every rank uses its statistics
+        got = None
+        if env.is_main:
+            d = cfg.data
+            loader = make_loader(cuts, max_duration=d.max_duration, num_buckets=d.num_buckets,
+                                 seed=cfg.train.seed + 1, num_workers=0)
+            it = iter(loader)
+            got = from_batches(cfg.loss.target_norm, live, (next(it) for _ in range(cfg.loss.stats_batches)),
+                               env.device)
+        got = all_gather_objects(got, env)[0]
+        stats.stats.update(got.stats)
+        stats.floor.update(got.floor)
+    if env.is_main:
+        stats.save(out_dir)
+    return stats
+
+
 def from_batches(norm: str, slots, batches, device) -> TargetStats:
     """Statistics from live teachers over the given loader batches (teachers without a feature cache)."""
     acc: dict[str, dict[int, _Accumulator]] = {}

@@ -24,7 +24,7 @@ from usad.errors import ConfigError
 
 
 def _whisper_base(student: Encoder) -> dict[str, torch.Tensor]:
-    from usad.teachers.whisper_ct2 import load_whisper_base_encoder
+    from usad.teachers.whisper.teacher import load_whisper_base_encoder
 
     cfg = student.config
     src = load_whisper_base_encoder()

@@ -1,10 +1,10 @@
 """Evaluation of frozen encoders: probing on HEAR-format suites (``run_probe_suite``) and LLM-based evaluation
-(``usad.eval.llm``). Evaluation never imports training code."""
+(``usad.eval.llm``). Encoders are named and loaded by ``usad.encoders``. Evaluation never imports training code."""
 from __future__ import annotations
 
 from usad.eval.protocol import ProbeProtocol
 
-__all__ = ["ProbeProtocol", "run_probe_suite", "load_source"]
+__all__ = ["ProbeProtocol", "run_probe_suite"]
 
 
 def __getattr__(name: str):
@@ -12,8 +12,4 @@ def __getattr__(name: str):
         from usad.eval.suite import run_probe_suite
 
         return run_probe_suite
-    if name == "load_source":
-        from usad.eval.sources import load_source
-
-        return load_source
     raise AttributeError(name)

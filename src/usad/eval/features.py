@@ -13,7 +13,6 @@ files, so a changed suite or model never reads stale features. Writes are atomic
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,16 +21,17 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from usad.encoders import FrozenEncoder
 from usad.errors import NonFiniteError
 from usad.eval.protocol import SplitArrays, TaskArrays
-from usad.eval.sources import FeatureSource
+from usad.io import save_safetensors
 
 FEATURE_VERSION = "2"
 SPLITS = ("train", "valid", "test")
 
 
 @dataclass
-class Clip:
+class ProbeClip:
     """One audio file of a task. ``labels`` for scene tasks; ``events`` [(label, start_ms, end_ms)] for event
     tasks; ``labels`` is the ordered token sequence for sequence tasks."""
 
@@ -42,14 +42,15 @@ class Clip:
 
 @dataclass
 class ProbeTask:
-    """What probing needs from a HEAR-format task (built from ``usad.corpus.hear.read_task``)."""
+    """What probing needs from a written HEAR-format task (built from ``usad.corpus.hear.read_task``; the corpus
+    plans tasks as ``usad.corpus.probe.ProbeTaskPlan``)."""
 
     name: str
     domain: str
     embedding_type: str          # "scene" | "event" | "sequence"
     prediction_type: str         # "multiclass" | "multilabel"
     labels: list[str]
-    splits: dict[str, list[Clip]]
+    splits: dict[str, list[ProbeClip]]
     evaluation: list[str] = field(default_factory=list)
     key: str = ""                # content hash of metadata + split files (cache key)
 
@@ -82,7 +83,7 @@ def frame_targets(events: list[tuple[str, float, float]], num_frames: int, frame
     return y
 
 
-def scene_targets(clips: list[Clip], label_index: dict[str, int], multiclass: bool) -> torch.Tensor:
+def scene_targets(clips: list[ProbeClip], label_index: dict[str, int], multiclass: bool) -> torch.Tensor:
     if multiclass:
         return torch.tensor([label_index[c.labels[0]] for c in clips], dtype=torch.long)
     y = torch.zeros(len(clips), len(label_index))
@@ -92,7 +93,7 @@ def scene_targets(clips: list[Clip], label_index: dict[str, int], multiclass: bo
     return y
 
 
-def _check_labels(task: ProbeTask, split: str, clips: list[Clip]) -> None:
+def _check_labels(task: ProbeTask, split: str, clips: list[ProbeClip]) -> None:
     known = set(task.labels)
     for c in clips:
         used = [e[0] for e in c.events] if task.embedding_type == "event" else c.labels
@@ -106,9 +107,9 @@ def _check_labels(task: ProbeTask, split: str, clips: list[Clip]) -> None:
 
 
 @torch.no_grad()
-def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: list[Clip],
+def _encode_split(source: FrozenEncoder, task: ProbeTask, split: str, clips: list[ProbeClip],
                   batch_size: int) -> dict[str, torch.Tensor]:
-    from usad.audio import AudioError, load_audio
+    from usad.audio import AudioError, load_audio, pad_batch
 
     def load(i: int) -> torch.Tensor:
         try:
@@ -125,11 +126,7 @@ def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: lis
     pool = getattr(source, "pool", "mean")
     for b in range(0, len(order), batch_size):
         idx = order[b:b + batch_size]
-        wavs = {i: load(i) for i in idx}
-        lens = torch.tensor([wavs[i].numel() for i in idx])
-        batch = torch.zeros(len(idx), int(lens.max()))
-        for j, i in enumerate(idx):
-            batch[j, : lens[j]] = wavs[i]
+        batch, lens = pad_batch([load(i) for i in idx])
         out = source(batch.to(source.device), lens.to(source.device))
         rate = out.frame_rate
         mask = out.mask.cpu()
@@ -174,13 +171,6 @@ def _encode_split(source: FeatureSource, task: ProbeTask, split: str, clips: lis
     return out_t
 
 
-def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, meta: dict) -> None:
-    from usad.io import save_safetensors
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_safetensors(path, tensors, metadata={k: str(v) for k, v in meta.items()})
-
-
 def task_cache_dir(identity: str, task: ProbeTask, cache_dir: str | Path | None) -> Path | None:
     """The cache folder of one (encoder, task) pair: ``<cache>/<encoder-key>/<task>-<task-key>``."""
     if not cache_dir:
@@ -188,7 +178,7 @@ def task_cache_dir(identity: str, task: ProbeTask, cache_dir: str | Path | None)
     return Path(cache_dir) / _key(f"{FEATURE_VERSION}|{identity}") / f"{task.name}-{task.key or 'nokey'}"
 
 
-def task_features(source: FeatureSource, task: ProbeTask, cache_dir: str | Path | None,
+def task_features(source: FrozenEncoder, task: ProbeTask, cache_dir: str | Path | None,
                   batch_size: int = 8, log=None) -> TaskArrays:
     """Features of every split of ``task`` under ``source``: read from the cache, or compute and store them."""
     from usad.eval.metrics import pick_metric
@@ -211,7 +201,7 @@ def task_features(source: FeatureSource, task: ProbeTask, cache_dir: str | Path 
                 log(f"  encoding {task.name}/{split} ({len(clips)} files) with {source.spec}")
             t = _encode_split(source, task, split, clips, batch_size)
             if path is not None:
-                _atomic_save(t, path, {"encoder": source.identity, "task": task.name, "split": split})
+                save_safetensors(path, t, {"encoder": source.identity, "task": task.name, "split": str(split)})
         rate = float(t["frame_rate"][0])
         layers = {k[len("layer."):]: v for k, v in t.items() if k.startswith("layer.")}
         layers = {n: layers[n] for n in source.layer_names if n in layers} or layers

@@ -12,13 +12,7 @@ import numpy as np
 
 from usad.eval.metrics import LOWER_IS_BETTER, display_value
 from usad.eval.results import Results
-
-
-def _atomic_write(path: Path, data: str | bytes) -> None:
-    from usad.io import atomic_write_bytes
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, data.encode() if isinstance(data, str) else data)
+from usad.io import atomic_write_bytes, atomic_write_text
 
 
 def _pct(v: float | None) -> str:
@@ -238,7 +232,7 @@ def _save_fig(fig, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    _atomic_write(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def write_report(res: Results, out_dir: str | Path, plots: bool = True) -> dict[str, Path]:
@@ -248,11 +242,11 @@ def write_report(res: Results, out_dir: str | Path, plots: bool = True) -> dict[
 
     out = Path(out_dir)
     paths = {"json": out / "results.json", "markdown": out / "report.md", "bootstrap": out / "bootstrap.npz"}
-    _atomic_write(paths["json"], json.dumps(res.to_dict(), indent=1))
+    atomic_write_text(paths["json"], json.dumps(res.to_dict(), indent=1))
     buf = io.BytesIO()
     np.savez_compressed(buf, **{f"{e}|{t}": r for e, by in res.replicates.items() for t, r in by.items()})
-    _atomic_write(paths["bootstrap"], buf.getvalue())
-    _atomic_write(paths["markdown"], markdown(res))
+    atomic_write_bytes(paths["bootstrap"], buf.getvalue())
+    atomic_write_text(paths["markdown"], markdown(res))
     if plots and res.tasks and res.encoders:
         paths["scores_png"] = out / "plots" / "scores.png"
         _plot_scores(res, paths["scores_png"])

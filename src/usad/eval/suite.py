@@ -20,15 +20,15 @@ from typing import Callable
 import numpy as np
 import torch
 
+from usad.encoders import load_frozen, parse_spec
 from usad.eval.bootstrap import replicates
-from usad.eval.features import Clip, ProbeTask, task_cache_dir, task_features
+from usad.eval.features import ProbeClip, ProbeTask, task_cache_dir, task_features
 from usad.eval.protocol import (Fit, ProbeProtocol, SplitArrays, TaskArrays, TaskResult, choose_headline,
                                 evaluate_task)
 from usad.eval.report import write_report
 from usad.eval.result_cache import (load_recovery, load_task_result, recovery_path, save_recovery,
                                     save_task_result)
 from usad.eval.results import EncoderEntry, Results, TaskEntry
-from usad.eval.sources import load_source, source_label
 
 SPECTRAL = "spectral:fbank"
 
@@ -59,13 +59,13 @@ def probe_task_from_hear(task_dir: str | Path) -> ProbeTask:
     h = hashlib.sha256()
     for f in sorted(ht.root.glob("*.json")) + [ht.root / "labelvocabulary.csv"]:
         h.update(f.name.encode() + f.read_bytes())
-    splits: dict[str, list[Clip]] = {}
+    splits: dict[str, list[ProbeClip]] = {}
     for split, examples in ht.splits.items():
         if ht.embedding_type == "event":
-            splits[split] = [Clip(ex.path, events=[(l["label"], float(l["start"]), float(l["end"]))
+            splits[split] = [ProbeClip(ex.path, events=[(l["label"], float(l["start"]), float(l["end"]))
                                                    for l in ex.labels]) for ex in examples]
         else:
-            splits[split] = [Clip(ex.path, labels=[str(l) for l in ex.labels]) for ex in examples]
+            splits[split] = [ProbeClip(ex.path, labels=[str(l) for l in ex.labels]) for ex in examples]
     return ProbeTask(ht.name, infer_domain(ht.name, ht.metadata), ht.embedding_type, ht.prediction_type,
                      list(ht.vocabulary), splits, list(ht.metadata.get("evaluation") or []), h.hexdigest()[:16])
 
@@ -126,12 +126,11 @@ def _average(results: list[TaskResult]) -> TaskResult:
 def with_controls(encoders: dict[str, str]) -> dict[str, str]:
     """``encoders`` plus a random-init twin of every student folder and the spectral-statistics control."""
     out = dict(encoders)
-    for spec in encoders.values():
-        kind, _, arg = spec.partition(":")
-        if kind == "student":
-            twin = f"random:{arg}"
+    for spec in map(parse_spec, encoders.values()):
+        if spec.kind == "student":
+            twin = f"random:{spec.target}"
             if twin not in out.values():
-                out[f"random-init ({source_label(spec).split(':', 1)[1]})"] = twin
+                out[f"random-init ({spec.label.split(':', 1)[1]})"] = twin
     if SPECTRAL not in out.values():
         out["spectral stats"] = SPECTRAL
     return out
@@ -144,12 +143,12 @@ def _dedupe_random_twins(encoders: dict[str, str]) -> dict[str, str]:
     seen: dict[str, str] = {}
     out = {}
     for name, spec in encoders.items():
-        kind, _, arg = spec.partition(":")
-        if kind == "random":
+        parsed = parse_spec(spec)
+        if parsed.kind == "random":
             try:
-                key = repr(sorted(read_config(arg).items()))
+                key = repr(sorted(read_config(parsed.target).items()))
             except Exception:   # noqa: BLE001 - an unreadable folder is reported when it is loaded
-                key = arg
+                key = parsed.target
             if key in seen:
                 continue
             seen[key] = name
@@ -181,14 +180,13 @@ def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str],
     """Probe every encoder (and, with ``controls``, the controls) on every task of ``suite_dir``; write
     results.json, report.md and plots to ``out_dir``.
 
-    encoders: {display name: spec} or a list of specs (``student:DIR``, ``preset:NAME``, ``teacher:NAME``,
-    ``random:DIR``, ``spectral:fbank``). cache_dir: feature cache (default ``<out_dir>/features``); with
-    ``reuse_results``, probe and recovery results already in it for the same encoder, task, protocol and probe
-    code are read back instead of recomputed (``usad.eval.result_cache``).
+    encoders: {display name: spec} or a list of specs (:mod:`usad.encoders`). cache_dir: feature cache (default
+    ``<out_dir>/features``); with ``reuse_results``, probe and recovery results already in it for the same
+    encoder, task, protocol and probe code are read back instead of recomputed (``usad.eval.result_cache``).
     """
     protocol = protocol or ProbeProtocol()
     if isinstance(encoders, (list, tuple)):
-        encoders = {source_label(s): s for s in encoders}
+        encoders = {parse_spec(s).label: s for s in encoders}
     if not encoders:
         raise ValueError("run_probe_suite: give at least one encoder spec")
     if controls:
@@ -202,13 +200,13 @@ def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str],
         res.tasks.append(TaskEntry(pt.name, pt.domain, pt.embedding_type, pt.prediction_type, "",
                                    {s: len(c) for s, c in pt.splits.items()}))
     frame_tests: dict[str, dict[str, tuple[SplitArrays, float]]] = {}   # encoder -> frame task -> test frames
-    students = {n: s for n, s in encoders.items() if s.startswith("student:")}
+    students = {n: s for n, s in encoders.items() if parse_spec(s).kind == "student"}
     reused: list[str] = []
     for name, spec in encoders.items():
         t0 = time.perf_counter()
         log(f"[probe] loading {name} ({spec})")
-        src = load_source(spec, device=device)
-        control_of = [n for n, s in students.items() if spec.startswith("random:") and _same_config(spec, s)]
+        src = load_frozen(spec, device=device)
+        control_of = [n for n, s in students.items() if parse_spec(spec).kind == "random" and _same_config(spec, s)]
         res.encoders.append(EncoderEntry(name, spec, src.kind, src.domain, src.identity, src.frame_rate,
                                          len(src.layer_names), control_of))
         res.scores[name], res.replicates[name] = {}, {}
@@ -276,6 +274,6 @@ def _same_config(random_spec: str, student_spec: str) -> bool:
     from usad.checkpoint import read_config
 
     try:
-        return read_config(random_spec.partition(":")[2]) == read_config(student_spec.partition(":")[2])
+        return read_config(parse_spec(random_spec).target) == read_config(parse_spec(student_spec).target)
     except Exception:   # noqa: BLE001
         return False

@@ -1,12 +1,14 @@
-"""The main job, offline: corpus -> teacher targets -> stage 1 -> stage 2 -> probing -> report.
+"""The main job, offline, as the README lists it: corpus -> teacher targets -> stage 1 -> stage 2 -> probing ->
+report.
 
-The training side is two packaged recipes (``cpu-stage1``, ``cpu-stage2``; ``usad distill --list``) that the
-demo loads with a few overrides (where the corpus, caches and runs live, the budgets, the device). Every step is
-idempotent: a re-run reuses the corpus, the teacher caches, finished training runs and cached probe features, so
-an interrupted demo resumes where it stopped.
+Every training value lives in the two packaged recipes (``cpu-stage1``, ``cpu-stage2``; ``usad distill --list``);
+the demo passes them only its own settings as overrides: where the corpus, caches and runs live, the device, the
+seed and the budgets. Every step is idempotent: a re-run reuses the corpus, the teacher caches, finished training
+runs and cached probe features, so an interrupted demo resumes where it stopped.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,26 +25,63 @@ class DemoConfig:
     corpus: str = "data/corpus"                 # corpus + probe suite (usad corpus build)
     size: str = "default"                       # corpus size: small (CI) | default (CPU demo) | full
     device: str = "cpu"                         # cpu | cuda
-    stage1: str = "cpu-stage1"                  # recipes (packaged names or YAML paths)
+    seed: int = 0                               # corpus build and training seed
+    stage1: str = "cpu-stage1"                  # recipes (packaged names or YAML paths): every training value
     stage2: str = "cpu-stage2"
-    stage1_minutes: float | None = None         # None: the recipe's train.max_minutes
+    stage1_minutes: float | None = None         # budgets, passed as train.max_minutes (None: the recipe's)
     stage2_minutes: float | None = None
-    overrides: list[str] = field(default_factory=list)         # key=value for both stages (e.g. student size)
+    overrides: list[str] = field(default_factory=list)         # key=value for both recipes (e.g. student size)
     stage1_overrides: list[str] = field(default_factory=list)
     stage2_overrides: list[str] = field(default_factory=list)
-    seed: int = 0
+    skip_missing_teachers: bool = True          # e.g. BirdNET not installed: train without it, say so
     # Probe protocol sized for 2 CPU cores: one learning rate, one seed (`usad probe` runs the full grid).
     probe_seeds: tuple = (0,)
     probe_lrs: tuple = (1e-3,)
     probe_batch: int = 1024                     # probe minibatch (frames for frame-level tasks)
     probe_tasks: list[str] | None = None        # None = every task of the suite
-    skip_missing_teachers: bool = True          # e.g. BirdNET not installed: train without it, say so
 
 
 def _log(msg: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
+    """Run the whole job; returns the summary written to ``<out>/summary.json``."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict = {}
+    with _timed(timings, "corpus_s"):
+        suite = build_corpus(cfg, log)
+    stage1, stage2 = stage_configs(cfg, log)
+    with _timed(timings, "teacher_cache_total_s"):
+        timings["teacher_cache_s"] = cache_targets([stage1, stage2], cfg.device, log)
+    with _timed(timings, "stage1_s"):
+        student1 = train_stage(stage1, log)
+    with _timed(timings, "stage2_s"):
+        student2 = train_stage(stage2, log)
+    with _timed(timings, "probe_s"):
+        results = probe(cfg, suite, student1, student2, stage1.teachers + stage2.teachers, log)
+    return write_summary(cfg, results, stage1, stage2, student2, timings)
+
+
+@contextlib.contextmanager
+def _timed(timings: dict, key: str):
+    t0 = time.perf_counter()
+    yield
+    timings[key] = round(time.perf_counter() - t0, 1)
+
+
+# ---- 1. corpus ---------------------------------------------------------------------------------------------
+def build_corpus(cfg: DemoConfig, log: Callable[[str], None] = _log) -> Path:
+    """The training corpus and probe suite (``usad corpus build``); returns the suite folder."""
+    from usad.corpus.build import build
+
+    log(f"corpus ({cfg.size}) -> {cfg.corpus}")
+    build(cfg.corpus, size=cfg.size, seed=cfg.seed)
+    return Path(cfg.corpus) / "probe"
+
+
+# ---- the recipes, with the demo's folders, device, seed and budgets ----------------------------------------
 def stage_configs(cfg: DemoConfig, log: Callable[[str], None] = _log):
     """The two stages' DistillConfigs for this demo's folders, budgets and device (missing teachers dropped)."""
     from usad.distill.config import load_config
@@ -80,11 +119,16 @@ def _usable(teachers, skip: bool, log: Callable[[str], None]):
     return keep
 
 
-def teacher_spec(t) -> str:
-    """The evaluation spec of a recipe's teacher (``teacher:NAME[,key=value...]``), with its training options."""
-    return "teacher:" + ",".join([t.name] + [f"{k}={v}" for k, v in sorted(t.options.items())])
+# ---- 2. teacher targets ------------------------------------------------------------------------------------
+def cache_targets(stages: list, device: str, log: Callable[[str], None] = _log) -> dict[str, float]:
+    """Every target the stages train on, cached once (``usad cache --config RECIPE`` for both); seconds per
+    teacher."""
+    from usad.distill.cache_plan import cache_recipes
+
+    return {job.teacher.name: job.seconds for job in cache_recipes(stages, device, log)}
 
 
+# ---- 3. training -------------------------------------------------------------------------------------------
 def train_stage(dcfg, log: Callable[[str], None] = _log) -> Path:
     """Train one stage unless its run folder holds a finished student; returns the student folder."""
     from usad.distill.trainer import train
@@ -100,52 +144,35 @@ def train_stage(dcfg, log: Callable[[str], None] = _log) -> Path:
     t0 = time.perf_counter()
     result = train(dcfg)
     atomic_write_text(out_dir / "done.json", json.dumps({"step": result.step, "last_loss": result.last_loss,
-                                                   "stopped_by": result.stopped_by,
-                                                   "seconds": round(time.perf_counter() - t0, 1)}))
+                                                         "stopped_by": result.stopped_by,
+                                                         "seconds": round(time.perf_counter() - t0, 1)}))
     return student_dir
 
 
-def run_demo(cfg: DemoConfig, log: Callable[[str], None] = _log) -> dict:
-    """Run the whole job; returns the summary written to ``<out>/summary.json``."""
-    from usad.corpus.build import build
-    from usad.distill.cache_plan import build_caches, plan_caches
+# ---- 4. probing --------------------------------------------------------------------------------------------
+def probe(cfg: DemoConfig, suite: Path, student1: Path, student2: Path, teachers: list,
+          log: Callable[[str], None] = _log):
+    """Both students, every teacher (with the options it was trained on) and the controls on the suite."""
+    from usad.encoders import teacher_spec
     from usad.eval import ProbeProtocol, run_probe_suite
 
-    out, corpus = Path(cfg.out), Path(cfg.corpus)
-    out.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-
-    t0 = time.perf_counter()
-    log(f"corpus ({cfg.size}) -> {corpus}")
-    build(corpus, size=cfg.size, seed=cfg.seed)
-    suite = corpus / "probe"
-    timings["corpus_s"] = round(time.perf_counter() - t0, 1)
-
-    c1, c2 = stage_configs(cfg, log)
-    t0 = time.perf_counter()
-    timings["teacher_cache_s"] = build_caches(plan_caches([c1, c2]), c1.data.train[0], cfg.device, log)
-    timings["teacher_cache_total_s"] = round(time.perf_counter() - t0, 1)
-
-    t0 = time.perf_counter()
-    s1 = train_stage(c1, log)
-    timings["stage1_s"] = round(time.perf_counter() - t0, 1)
-    t0 = time.perf_counter()
-    s2 = train_stage(c2, log)
-    timings["stage2_s"] = round(time.perf_counter() - t0, 1)
-
-    encoders = {"student (stage 1)": f"student:{s1}", "student": f"student:{s2}"}
-    for t in c1.teachers + c2.teachers:
-        encoders.setdefault(t.name, teacher_spec(t))
-    t0 = time.perf_counter()
+    encoders = {"student (stage 1)": f"student:{student1}", "student": f"student:{student2}"}
+    for t in teachers:
+        encoders.setdefault(t.name, teacher_spec(t.name, t.options))
     log(f"probing {len(encoders)} encoders and their controls on {suite}")
     protocol = ProbeProtocol(lrs=tuple(cfg.probe_lrs), seeds=tuple(cfg.probe_seeds), batch_size=cfg.probe_batch)
-    results = run_probe_suite(suite, encoders, out / "report", protocol=protocol,
-                              cache_dir=out / "probe-features", device=cfg.device, tasks=cfg.probe_tasks, log=log)
-    timings["probe_s"] = round(time.perf_counter() - t0, 1)
+    out = Path(cfg.out)
+    return run_probe_suite(suite, encoders, out / "report", protocol=protocol, cache_dir=out / "probe-features",
+                           device=cfg.device, tasks=cfg.probe_tasks, log=log)
 
+
+# ---- 5. report ---------------------------------------------------------------------------------------------
+def write_summary(cfg: DemoConfig, results, stage1, stage2, student_dir: Path, timings: dict) -> dict:
+    """The verdict (``goal_summary``) with training steps, recipes and timings, as ``<out>/summary.json``."""
+    out = Path(cfg.out)
     summary = goal_summary(results, student="student")
     summary["training"] = {f"stage{i}": json.loads((out / f"stage{i}" / "done.json").read_text()) for i in (1, 2)}
-    summary.update({"config": asdict(cfg), "recipes": {"stage1": c1.to_dict(), "stage2": c2.to_dict()},
-                    "timings": timings, "student_dir": str(s2), "report": str(out / "report" / "report.md")})
+    summary.update({"config": asdict(cfg), "recipes": {"stage1": stage1.to_dict(), "stage2": stage2.to_dict()},
+                    "timings": timings, "student_dir": str(student_dir), "report": str(out / "report" / "report.md")})
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=str))
     return summary

@@ -2,6 +2,7 @@
 measured with 95% bootstrap intervals, not assumed."""
 from __future__ import annotations
 
+from usad.encoders import parse_spec
 from usad.eval.results import Results
 
 GOAL_FRACTION = 0.9   # the student keeps at least 90% of the best specialist in every domain
@@ -19,8 +20,9 @@ def goal_summary(results: Results, student: str = "student") -> dict:
     avg, best = res.domain_averages(), res.best_specialists()
     teachers = [e.name for e in res.encoders if e.kind == "teacher"]
     controls = res.controls_of(student)
-    random_init = next((c for c in controls if res.entry(c).spec.startswith("random:")), None)
-    spectral = next((c for c in controls if res.entry(c).spec.startswith("spectral:")), None)
+    kinds = {c: parse_spec(res.entry(c).spec).kind for c in controls}
+    random_init = next((c for c in controls if kinds[c] == "random"), None)
+    spectral = next((c for c in controls if kinds[c] == "spectral"), None)
     domains = {}
     for d in res.domains():
         ref = best[d]

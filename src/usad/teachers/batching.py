@@ -25,7 +25,7 @@ def resample_batch(wav: torch.Tensor, lengths: torch.Tensor, orig_sr: int,
     """
     if orig_sr == new_sr:
         return wav, lengths
-    from usad.audio import resample
+    from usad.audio import pad_batch, resample
 
     rows = []
     for b in range(wav.shape[0]):
@@ -33,8 +33,5 @@ def resample_batch(wav: torch.Tensor, lengths: torch.Tensor, orig_sr: int,
         x = wav[b, :n].detach().float().cpu().numpy()
         y = np.asarray(resample(x, orig_sr, new_sr), dtype=np.float32) if n > 0 else np.zeros(0, np.float32)
         rows.append(torch.from_numpy(np.ascontiguousarray(y)))
-    new_lengths = torch.tensor([r.shape[0] for r in rows], dtype=torch.long)
-    out = torch.zeros(len(rows), int(new_lengths.max()) if rows else 0)
-    for b, r in enumerate(rows):
-        out[b, : r.shape[0]] = r
+    out, new_lengths = pad_batch(rows)
     return out.to(device=wav.device, dtype=wav.dtype), new_lengths.to(wav.device)

@@ -22,9 +22,10 @@ import torch
 from . import cache_index as index_mod
 from .base import Teacher, TeacherInfo, TeacherOutput
 from .batching import lengths_to_mask
+from usad.audio import load_audio, pad_batch
 from usad.errors import ConfigError, UsadError
 from usad.io import save_safetensors
-from usad.manifest import read_manifest as _read_manifest
+from usad.manifest import read_manifest
 
 FORMAT_VERSION = 1
 
@@ -55,23 +56,13 @@ def frame_slice(offset_s: float, num_samples: int, frame_rate: float, sample_rat
     return start, count
 
 
-# ---- manifest ----------------------------------------------------------------------------------------------
-def read_manifest(path: str | Path) -> list[dict]:
-    """The clips to cache: each needs an id and a path."""
-    return _read_manifest(path)
-
-
 def _load_clip(row: dict) -> torch.Tensor:
-    from usad.audio import load_audio
-
     dur = row.get("duration")
     return load_audio(row["path"], name=row["id"], offset=float(row.get("offset") or 0.0),
                       duration=float(dur) if dur else None)
 
 
-
-
-# ---- building ----
+# ---- building ----------------------------------------------------------------------------------------------
 def _teacher_device(teacher: Teacher) -> torch.device:
     """Where a teacher's torch weights live (CPU for teachers without any, e.g. ONNX or TFLite models)."""
     for t in (*teacher.parameters(), *teacher.buffers()):
@@ -80,10 +71,9 @@ def _teacher_device(teacher: Teacher) -> torch.device:
 
 
 def _compute_batch(teacher: Teacher, rows: list[dict], layers: list[int], tensors: dict) -> dict[str, int]:
-    wavs = [_load_clip(r) for r in rows]
-    wav = torch.nn.utils.rnn.pad_sequence(wavs, batch_first=True)
+    wav, lengths = pad_batch([_load_clip(r) for r in rows])
     # audio goes where the teacher is (`usad cache --device cuda`); the features come back to the CPU below
-    out = teacher(wav.to(_teacher_device(teacher)), torch.tensor([w.shape[0] for w in wavs]), layers=layers)
+    out = teacher(wav.to(_teacher_device(teacher)), lengths, layers=layers)
     frames = {}
     for b, r in enumerate(rows):
         n = int(out.mask[b].sum())

@@ -182,25 +182,11 @@ class HFTeacher(Teacher):
         return TeacherOutput(features=feats, mask=mask, frame_rate=self.info.frame_rate)
 
     def _forward_whisper(self, wav: torch.Tensor, lengths: torch.Tensor, layers: list[int]) -> TeacherOutput:
-        from .whisper_mel import CHUNK_SAMPLES, encoder_frames, log_mel
+        from .whisper.mel import log_mel
+        from .whisper.windows import split_windows
 
-        windows = [(b, s, min(int(n), s + CHUNK_SAMPLES) - s) for b, n in enumerate(lengths.tolist())
-                   for s in range(0, max(int(n), 1), CHUNK_SAMPLES)]
-        segs = torch.zeros(len(windows), CHUNK_SAMPLES, device=wav.device)
-        for i, (b, s, n) in enumerate(windows):
-            segs[i, :n] = wav[b, s: s + n]
-        mel = log_mel(segs, torch.tensor([w[2] for w in windows], device=wav.device), n_mels=self.n_mels)
+        windows = split_windows(wav, lengths)
+        mel = log_mel(windows.segs, windows.lengths, n_mels=self.n_mels)
         got = self._run({"input_features": mel.to(next(self.model.parameters()).dtype)}, layers)
-        counts = [encoder_frames(w[2]) for w in windows]
-        per_clip = [sum(c for (b2, _, _), c in zip(windows, counts) if b2 == b) for b in range(wav.shape[0])]
-        T = max(per_clip)
-        feats = {}
-        for l, f in got.items():
-            out = f.new_zeros(wav.shape[0], T, f.shape[-1])
-            pos = [0] * wav.shape[0]
-            for i, ((b, _, _), c) in enumerate(zip(windows, counts)):
-                out[b, pos[b]: pos[b] + c] = f[i, :c]
-                pos[b] += c
-            feats[l] = out
-        mask = lengths_to_mask(torch.tensor(per_clip, device=wav.device), T)
-        return TeacherOutput(features=feats, mask=mask, frame_rate=self.info.frame_rate)
+        return TeacherOutput(features={l: windows.stitch(f) for l, f in got.items()}, mask=windows.mask(),
+                             frame_rate=self.info.frame_rate)

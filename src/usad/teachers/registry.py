@@ -60,7 +60,7 @@ def _builtin(name: str, module: str, cls: str, **fixed) -> None:
     )
 
 
-_builtin("whisper-base", "whisper_ct2", "WhisperBaseTeacher")
+_builtin("whisper-base", "whisper.teacher", "WhisperBaseTeacher")
 _builtin("crepe-full", "crepe", "CrepeTeacher", size="full")
 _builtin("crepe-tiny", "crepe", "CrepeTeacher", size="tiny")
 _builtin("basic-pitch", "basic_pitch", "BasicPitchTeacher")

@@ -1,1 +1,1 @@
-"""Probe-task builders: each returns a planned ``ProbeTask`` (or None when its sources are missing)."""
+"""Probe-task builders: each returns a ``ProbeTaskPlan`` (or None when its sources are missing)."""

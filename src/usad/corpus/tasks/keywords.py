@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ..clip import Clip, rng_for, safe_id, stable_hash
 from ..context import BuildContext
-from ..probe import ProbeEntry, ProbeTask
+from ..probe import ProbeEntry, ProbeTaskPlan
 from ..sources import asterisk
 from ..sources.tts import speak
 from ..splits import take_balanced
@@ -93,7 +93,7 @@ def _pick(seed: int, label: str, variants: list[str], n: int) -> list[tuple[str,
     return sorted(pool, key=lambda lv: stable_hash(seed, "keywords-pick", label, *lv))[:n]
 
 
-def spoken_keywords(ctx: BuildContext) -> ProbeTask | None:
+def spoken_keywords(ctx: BuildContext) -> ProbeTaskPlan | None:
     real = asterisk_utterances(ctx, "spoken_keywords")
     if not real or ctx.root("asterisk_text", "spoken_keywords (NATO words, TTS text)") is None \
             or ctx.root("espeak", "spoken_keywords (training voices)") is None:
@@ -114,7 +114,7 @@ def spoken_keywords(ctx: BuildContext) -> ProbeTask | None:
             for split, variants, n in (("train", TRAIN_VARIANTS, n_train), ("valid", VALID_VARIANTS, n_valid)):
                 for lang, variant in _pick(ctx.seed, label, variants, n):
                     entries.append(ProbeEntry(_tts_clip(ctx.seed, label, kind, lang, variant), split, [label]))
-    return ProbeTask(
+    return ProbeTaskPlan(
         "spoken_keywords", "speech", "Spoken keyword: digit 0-9, letter name a-z or NATO spelling word alfa-zulu "
         "(62 classes; the label is the keyword whatever the language: en, es, fr, it, ru).",
         "by voice: test = every real asterisk recording of a keyword (4 voices); train = espeak-ng voices; valid = "

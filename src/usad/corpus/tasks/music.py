@@ -7,7 +7,7 @@ import numpy as np
 
 from ..clip import Clip, rng_for, stable_hash
 from ..context import BuildContext
-from ..probe import ProbeEntry, ProbeTask
+from ..probe import ProbeEntry, ProbeTaskPlan
 from ..sources.midi_render import PITCH_NAMES, BatchRenderer, Note, family_of
 from ..splits import SPLITS, split_counts, split_within_classes
 
@@ -38,7 +38,7 @@ def _phrase(rng: np.random.Generator, lo: int, hi: int, seconds: float) -> list[
     return notes
 
 
-def instrument_family(ctx: BuildContext) -> ProbeTask | None:
+def instrument_family(ctx: BuildContext) -> ProbeTaskPlan | None:
     if not _have_fluidsynth(ctx, "instrument_family"):
         return None
     programs = list(range(INSTRUMENT_FAMILIES * 8))
@@ -57,13 +57,13 @@ def instrument_family(ctx: BuildContext) -> ProbeTask | None:
             cid = f"gm{p:03d}-{k:02d}"
             entries.append(ProbeEntry(_renderer_clip(cid, r, idx, f"midi:instrument_family/{cid}", str(p),
                                                      {"program": p, "family": fam}), split, [fam]))
-    return ProbeTask("instrument_family", "music", f"General-MIDI instrument family of a {PHRASE_S:g} s rendered "
+    return ProbeTaskPlan("instrument_family", "music", f"General-MIDI instrument family of a {PHRASE_S:g} s rendered "
                      "phrase (12 families, TimGM6mb soundfont).",
                      "by GM program: test programs (instruments) are never heard in train (5 / 1 / 2 programs "
                      "per family)", sample_duration=PHRASE_S, entries=entries)
 
 
-def note_pitch(ctx: BuildContext) -> ProbeTask | None:
+def note_pitch(ctx: BuildContext) -> ProbeTaskPlan | None:
     if not _have_fluidsynth(ctx, "note_pitch"):
         return None
     n_train, n_valid, n_test = ctx.size.pitch_programs
@@ -78,12 +78,12 @@ def note_pitch(ctx: BuildContext) -> ProbeTask | None:
             cid = f"gm{p:03d}-n{pitch:03d}"
             entries.append(ProbeEntry(_renderer_clip(cid, r, idx, f"midi:note_pitch/{cid}", str(p),
                                                      {"program": p, "pitch": pitch}), splits[str(p)], [str(pitch)]))
-    return ProbeTask("note_pitch", "music", "MIDI pitch (48-84) of a single rendered note, NSynth-style.",
+    return ProbeTaskPlan("note_pitch", "music", "MIDI pitch (48-84) of a single rendered note, NSynth-style.",
                      "by GM program: test instruments are never heard in train", sample_duration=1.0,
                      entries=entries)
 
 
-def note_events(ctx: BuildContext) -> ProbeTask | None:
+def note_events(ctx: BuildContext) -> ProbeTaskPlan | None:
     """Frame-level: which pitch classes sound when (HEAR event task, onsets/offsets exact from the MIDI)."""
     if not _have_fluidsynth(ctx, "note_events"):
         return None
@@ -113,7 +113,7 @@ def note_events(ctx: BuildContext) -> ProbeTask | None:
     kept = []
     for s in SPLITS:   # exactly the requested number of files per split (whole programs first)
         kept += sorted((e for e in entries if e.split == s), key=lambda e: e.clip.id)[: files[s]]
-    return ProbeTask("note_events", "music", "Frame-level pitch-class activity (12 classes, polyphony <= 2) in "
+    return ProbeTaskPlan("note_events", "music", "Frame-level pitch-class activity (12 classes, polyphony <= 2) in "
                      f"{seconds:g} s rendered melodies; start/end in ms from the MIDI note on/off.",
                      "by GM program: test instruments are never heard in train", embedding_type="event",
                      prediction_type="multilabel", sample_duration=seconds, entries=kept)

@@ -7,10 +7,12 @@ both sexes on both sides); valid = the minor characters (other voices again, mos
 """
 from __future__ import annotations
 
+from usad.audio import audio_duration
+
 from ..clip import Clip, safe_id, stable_hash
 from ..context import BuildContext
-from ..decode import duration_of, read_file
-from ..probe import ProbeEntry, ProbeTask
+from ..decode import read_file
+from ..probe import ProbeEntry, ProbeTaskPlan
 from ..sources import fillets
 from ..sources.phonemes import Phonemizer, espeak_version
 from .speech_sources import fillets_key
@@ -38,7 +40,7 @@ def _quota(n: int | None, languages: tuple[str, ...]) -> dict[str, int | None]:
     return {lang: base + (i < extra) for i, lang in enumerate(languages)}
 
 
-def phonemes(ctx: BuildContext) -> ProbeTask | None:
+def phonemes(ctx: BuildContext) -> ProbeTaskPlan | None:
     root = ctx.root("fillets", "phonemes")
     if root is None or ctx.root("espeak", "phonemes") is None:
         return None
@@ -57,7 +59,7 @@ def phonemes(ctx: BuildContext) -> ProbeTask | None:
         p.save()
     if not any(e.split == "test" for e in entries):
         return None
-    return ProbeTask(
+    return ProbeTaskPlan(
         "phonemes", "speech", f"Phone sequence of a real acted line (Fish Fillets NG dialogue, Czech and Dutch, "
         f"{MIN_S:g}-{MAX_S:g} s) from its subtitle phonemised by espeak-ng; scored by phone error rate (PER).",
         "by speaker: train = Czech small fish + Dutch big fish, valid = minor characters, test = Czech big fish + "
@@ -74,7 +76,7 @@ def _take(pool: list[fillets.Line], n: int | None, split: str, root, phonemizers
         if n is not None and len(out) >= n:
             break
         try:
-            seconds = duration_of(ln.path)
+            seconds = audio_duration(ln.path)
         except RuntimeError:        # unreadable file: soundfile raises a RuntimeError subclass
             continue
         if not MIN_S <= seconds <= MAX_S:

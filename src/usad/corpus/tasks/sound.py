@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..clip import Clip, rng_for
 from ..context import BuildContext
-from ..probe import ProbeEntry, ProbeTask
+from ..probe import ProbeEntry, ProbeTaskPlan
 from ..sources.synth_sounds import GENERATORS
 from ..splits import kfold_within_classes, take_balanced
 from .sound_sources import labelled_effects
@@ -29,7 +29,7 @@ def synthetic_event(seed: int, label: str, k: int, purpose: str) -> Clip:
                 group=f"syn-{label}-{k}", domain="sound", labels={"class": label})
 
 
-def sound_event(ctx: BuildContext) -> ProbeTask | None:
+def sound_event(ctx: BuildContext) -> ProbeTaskPlan | None:
     real = labelled_effects(ctx, "sound_event", MIN_REAL_GROUPS)
     real = take_balanced(real, lambda e: e.label, ctx.size.sound_real_max, ctx.seed)
     groups: dict[str, set[str]] = {}
@@ -45,7 +45,7 @@ def sound_event(ctx: BuildContext) -> ProbeTask | None:
         clip = Clip(clip.id, _reader(clip.path, MAX_CLIP_S), clip.source, False, clip.key, group=clip.group,
                     domain="sound", path=clip.path, labels=clip.labels)
         entries.append(ProbeEntry(clip, folds[e.clip.group], [e.label]))
-    return ProbeTask(
+    return ProbeTaskPlan(
         "sound_event", "sound", "Sound-effect class of a real hedgewars / Fish Fillets / desktop UI sound "
         f"(byte-identical copies merged; clips cut at {MAX_CLIP_S:g} s), {NFOLDS}-fold cross-validation.",
         f"{NFOLDS} folds by sound group (numbered and -in/-out/-long variants together), stratified by class; "

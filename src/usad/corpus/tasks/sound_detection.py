@@ -14,7 +14,7 @@ from scipy.signal import lfilter
 from ..clip import SAMPLE_RATE, Clip, rng_for
 from ..context import BuildContext
 from ..decode import read_file, trim_silence
-from ..probe import ProbeEntry, ProbeTask
+from ..probe import ProbeEntry, ProbeTaskPlan
 from ..splits import SPLITS, split_within_classes
 from .sound import MIN_REAL_GROUPS
 from .sound_sources import Effect, labelled_effects
@@ -57,7 +57,7 @@ def _scene_render(seed: int, sid: str, placed: list[tuple[Effect, tuple[int, int
     return render
 
 
-def sound_detection(ctx: BuildContext) -> ProbeTask | None:
+def sound_detection(ctx: BuildContext) -> ProbeTaskPlan | None:
     pool = [e for e in labelled_effects(ctx, "sound_detection", MIN_REAL_GROUPS)]
     bounds = {e.clip.id: _active(e) for e in pool}
     pool = [e for e in pool if bounds[e.clip.id] is not None]
@@ -91,7 +91,7 @@ def sound_detection(ctx: BuildContext) -> ProbeTask | None:
                         labels={"effects": [p[0].clip.id for p in placed]})
             entries.append(ProbeEntry(clip, split, labels))
         distinct[split] = len(used)
-    return ProbeTask(
+    return ProbeTaskPlan(
         "sound_detection", "sound", f"Which real sound effects sound when: {SCENE_S:g} s scenes of 1-{MAX_EVENTS} "
         f"real effects (classes of sound_event) at random onsets over quiet synthetic noise; start/end in ms.",
         "by sound group, per class: a group's clips feed the scenes of one split only",

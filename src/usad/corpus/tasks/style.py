@@ -8,7 +8,7 @@ import numpy as np
 
 from ..clip import Clip, safe_id, stable_hash
 from ..context import BuildContext
-from ..probe import ProbeEntry, ProbeTask
+from ..probe import ProbeEntry, ProbeTaskPlan
 from ..sources import music21_scores as m21
 from ..splits import SPLITS
 
@@ -41,7 +41,7 @@ def segment_offsets(length: float, n: int) -> list[float]:
     return [round(max(0.0, min(length - SEGMENT_S, (k + 0.5) * length / n - SEGMENT_S / 2)), 3) for k in range(n)]
 
 
-def composer_style(ctx: BuildContext) -> ProbeTask | None:
+def composer_style(ctx: BuildContext) -> ProbeTaskPlan | None:
     if ctx.root("music21", "composer_style") is None or ctx.root("fluidsynth", "composer_style") is None:
         return None
     import mido
@@ -89,7 +89,7 @@ def composer_style(ctx: BuildContext) -> ProbeTask | None:
                 entries.append(ProbeEntry(clip, split, [style]))
             got[split] += len(offsets)
             n_scores[split] += 1
-    return ProbeTask("composer_style", "music", f"Composer/style of a {SEGMENT_S:g} s rendering of a music21 "
+    return ProbeTaskPlan("composer_style", "music", f"Composer/style of a {SEGMENT_S:g} s rendering of a music21 "
                      "corpus score (Bach chorale, Palestrina mass, Monteverdi madrigal, folk tune); segments "
                      "spread over the piece; the GM instrument is drawn independently of the style.",
                      "by score: no score has segments in two splits", sample_duration=SEGMENT_S, entries=entries)

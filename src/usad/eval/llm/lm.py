@@ -63,15 +63,13 @@ def gemma_folder() -> Path:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config  # the weights are dequantised floats now
     model.hf_quantizer = None
-    from usad.io import current_umask, make_temp_dir
+    from usad.io import atomic_dir, current_umask
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = make_temp_dir(out.parent, prefix=f".{out.name}.tmp-")
-    model.save_pretrained(str(tmp))
-    tok.save_pretrained(str(tmp))
-    for f in [tmp, *tmp.rglob("*")]:   # transformers writes owner-only files; follow the umask like usad.io
-        os.chmod(f, (0o777 if f.is_dir() else 0o666) & ~current_umask())
-    os.replace(tmp, out)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(str(tmp))
+        tok.save_pretrained(str(tmp))
+        for f in [tmp, *tmp.rglob("*")]:   # transformers writes owner-only files; follow the umask like usad.io
+            os.chmod(f, (0o777 if f.is_dir() else 0o666) & ~current_umask())
     return out
 
 

@@ -30,7 +30,7 @@ class LLMEvalConfig:
 
 @torch.no_grad()
 def extract_frames(source, items: list[QAItem], layer: str | None) -> tuple[dict[str, torch.Tensor], str]:
-    """Per clip (T, D) valid frames of one layer of a frozen FeatureSource (computed once per clip)."""
+    """Per clip (T, D) valid frames of one layer of a FrozenEncoder (computed once per clip)."""
     from usad.audio import load_audio
 
     layer = layer or source.layer_names[-1]
@@ -53,12 +53,12 @@ def run_llm_eval(suite_dir: str | Path, encoder: str, out_dir: str | Path | None
     """Train and score; returns (and writes ``out_dir/llm_results.json``) accuracies, losses and timings.
 
     ``lm_pair``: an already built (model, tokenizer) to use instead of ``cfg.lm`` (tests)."""
-    from usad.eval.sources import load_source
+    from usad.encoders import load_frozen
 
     cfg = cfg or LLMEvalConfig()
     log = log or (lambda _m: None)
     qa = build_qa(suite_dir, tasks, log=log)
-    source = load_source(encoder, device=device)
+    source = load_frozen(encoder, device=device)
     t0 = time.perf_counter()
     feats, layer = extract_frames(source, qa["train"] + qa["valid"] + qa["test"], cfg.layer)
     t_feat = time.perf_counter() - t0

