@@ -43,7 +43,10 @@ class TeacherConfig:
 
 @dataclass
 class HeadsConfig:
-    hidden: int = 1024                         # MLP hidden width
+    hidden: int = 1024                         # MLP hidden width; 0 = linear heads
+    init: str = "random"                       # random | ridge (output layers fitted to the initial student's
+                                               # features on init_batches batches; usad.distill.head_init)
+    init_batches: int = 16
 
 
 @dataclass
@@ -314,6 +317,10 @@ def validate(cfg: DistillConfig) -> None:
         raise ConfigError(f"config train.precision must be auto|bf16|fp32, got {t.precision!r}")
     if cfg.loss.target_norm not in ("none", "standardize"):
         raise ConfigError(f"config loss.target_norm must be none|standardize, got {cfg.loss.target_norm!r}")
+    if cfg.heads.init not in ("random", "ridge"):
+        raise ConfigError(f"config heads.init must be random|ridge, got {cfg.heads.init!r}")
+    if cfg.heads.init_batches < 1:
+        raise ConfigError(f"config heads.init_batches must be >= 1, got {cfg.heads.init_batches!r}")
     if cfg.loss.any_policy not in ("neutral", "expert"):
         raise ConfigError(f"config loss.any_policy must be neutral|expert, got {cfg.loss.any_policy!r}")
     if d.crop_seconds <= 0 or d.max_duration < d.crop_seconds:

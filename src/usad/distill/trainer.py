@@ -25,9 +25,10 @@ from torch.distributed.checkpoint.state_dict import get_model_state_dict
 from usad.distill import checkpointing as ckpt
 from usad.distill import target_stats
 from usad.distill.config import DistillConfig
-from usad.distill.data import Batch, config_cuts
+from usad.distill.data import Batch, config_cuts, make_loader
 from usad.distill.distributed import DistEnv, all_gather_objects, max_over_ranks, setup, teardown, wrap_model
 from usad.distill.flops import train_flops
+from usad.distill.head_init import fit_heads
 from usad.distill.heads import HeadSet
 from usad.distill.objective import ObjectiveResult, loss_step
 from usad.distill.progress import Clock, ProgressLog, Window
@@ -105,6 +106,13 @@ class DistillRecipe:
         if self.model.depth < student.config.num_layers and env.is_main:
             print(f"warning: no head reads student blocks {self.model.depth + 1}..{student.config.num_layers}; "
                   f"they stay untrained (check teachers[].mapping / k)", flush=True)
+        if env.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        cuts = config_cuts(cfg.data)
+        with torch.random.fork_rng(devices=[]):   # reading batches for statistics must not shift the random streams
+            self.stats = target_stats.for_run(cfg, self.slots, cuts, self.out_dir, env)
+            if cfg.heads.init == "ridge" and ckpt.resume_checkpoint(tc.resume, self.out_dir) is None:
+                self._fit_heads(cuts)
         self.num_params = sum(p.numel() for p in self.model.parameters())
         self.wrapped = wrap_model(self.model, tc.fsdp, env, self.bf16)
         fused = oc.fused if oc.fused is not None else env.device.type == "cuda"
@@ -118,11 +126,7 @@ class DistillRecipe:
         positions, elapsed, rngs = self._restore()
 
         if env.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.out_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-        cuts = config_cuts(cfg.data)
-        with torch.random.fork_rng(devices=[]):   # reading batches for statistics must not shift the random streams
-            self.stats = target_stats.for_run(cfg, self.slots, cuts, self.out_dir, env)
         self.stream = open_stream(cfg, cuts, env, positions)   # this rank's batches; Shar: its own shards only
         self.progress = ProgressLog(str(self.out_dir / "tensorboard") if tc.tensorboard else None,
                                     enabled=env.is_main)
@@ -148,20 +152,43 @@ class DistillRecipe:
             print(f"resumed from {path} at step {self.step}", flush=True)
         return state["positions"], float(state.get("elapsed", 0.0)), state["rng"]
 
+    def _fit_heads(self, cuts) -> None:
+        """``heads.init: ridge``: fit the heads' output layers to the initial student (before DDP/FSDP wrap it);
+        every rank reads the same seeded batches and so fits the same heads."""
+        d = self.cfg.data
+        loader = iter(make_loader(cuts, max_duration=d.max_duration, num_buckets=d.num_buckets,
+                                  seed=self.cfg.train.seed + 2, num_workers=0))
+        t0 = time.monotonic()
+        frames = fit_heads(self.model.student, self.heads, (next(loader) for _ in range(self.cfg.heads.init_batches)),
+                           self._targets, self._weights, self.env.device)
+        if self.env.is_main:
+            print(f"heads fitted by ridge regression on {self.cfg.heads.init_batches} batches "
+                  f"({min(frames.values())}-{max(frames.values())} frames per head, {time.monotonic() - t0:.0f} s)",
+                  flush=True)
+
     # ---- one micro-batch ---------------------------------------------------------------------------------
+    def _targets(self, batch: Batch, wav: torch.Tensor, lengths: torch.Tensor) -> dict:
+        """Every teacher's targets for ``batch``, in the statistics' space (what the loss compares with)."""
+        targets = {}
+        for s in self.slots:
+            out = s.teacher(wav, lengths, s.layers, ids=batch.ids, offsets=batch.offsets)
+            out.features = {k: self.stats.apply(s.name, k, v.float()) for k, v in out.features.items()}
+            targets[s.name] = out
+        return targets
+
+    def _weights(self, batch: Batch) -> torch.Tensor:
+        """(B, M) domain weights of ``batch``'s clips for the teachers, in slot order."""
+        return domain_weights([s.domain for s in self.slots], batch.domains, self.cfg.loss.omega,
+                              self.cfg.loss.any_policy).to(self.env.device)
+
     def _loss_step(self, batch: Batch, sync: bool) -> ObjectiveResult:
         """Teacher targets (in the statistics' space) for ``batch``, the student's loss, and its gradients
         (scaled for accumulation; DDP synchronises them only when ``sync``)."""
         env, cfg = self.env, self.cfg
         wav = batch.wav.to(env.device, non_blocking=True)
         lengths = batch.lengths.to(env.device)
-        targets = {}
-        for s in self.slots:
-            out = s.teacher(wav, lengths, s.layers, ids=batch.ids, offsets=batch.offsets)
-            out.features = {k: self.stats.apply(s.name, k, v.float()) for k, v in out.features.items()}
-            targets[s.name] = out
-        weights = domain_weights([s.domain for s in self.slots], batch.domains, cfg.loss.omega,
-                                 cfg.loss.any_policy).to(env.device)
+        targets = self._targets(batch, wav, lengths)
+        weights = self._weights(batch)
         no_sync = not sync and hasattr(self.wrapped, "no_sync")
         with self.wrapped.no_sync() if no_sync else contextlib.nullcontext():
             res = loss_step(self.forward, wav, lengths, targets, weights, [s.name for s in self.slots], self.scales,
