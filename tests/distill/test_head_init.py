@@ -29,8 +29,10 @@ def test_a_linear_head_recovers_a_target_that_is_linear_in_the_student():
         mask = out.mask[:, : h.shape[1] // 2 * 2].reshape(h.shape[0], -1, 2).all(2)
         return {"t": TeacherOutput(features={1: pooled @ mix + shift}, mask=mask, frame_rate=25.0)}
 
-    frames = fit_heads(student, heads, batches, targets, lambda b: torch.ones(b.wav.shape[0], 1), torch.device("cpu"))
-    assert frames["t__s2_t1"] == 81   # every valid 25 Hz frame of the 3 batches
+    batches = batches * 2   # 6 batches: the 4th is held out to choose the ridge strength
+    fitted = fit_heads(student, heads, batches, targets, lambda b: torch.ones(b.wav.shape[0], 1), torch.device("cpu"))
+    frames, ridge = fitted["t__s2_t1"]
+    assert frames == 162 and ridge == 1e-3   # every valid 25 Hz frame; an exact map wants the weakest penalty
     b = batches[0]
     with torch.no_grad():
         out = student(b.wav, b.lengths)
@@ -53,3 +55,14 @@ def test_ridge_heads_start_a_run_at_a_lower_loss(tmp_path):
         cfg["optim"]["student_lr_scale"] = 0.0   # the step's loss is the initial heads' loss on the student
         losses[init] = train(load_config(cfg)).last_loss
     assert losses["ridge"] < losses["random"] - 0.05, losses
+
+
+def test_few_frames_and_noise_targets_get_the_strongest_penalty():
+    from usad.distill.head_init import RIDGES, _fit, _Normal
+
+    gen = torch.Generator().manual_seed(0)
+    fit, held = _Normal(), _Normal()
+    for part in (fit, fit, fit, held):   # 30 frames of 64 inputs: any exact fit is noise
+        part.add(torch.randn(10, 64, generator=gen), torch.randn(10, 3, generator=gen), torch.ones(10))
+    _, _, ridge = _fit(fit, held)
+    assert ridge == RIDGES[-1]

@@ -159,12 +159,12 @@ class DistillRecipe:
         loader = iter(make_loader(cuts, max_duration=d.max_duration, num_buckets=d.num_buckets,
                                   seed=self.cfg.train.seed + 2, num_workers=0))
         t0 = time.monotonic()
-        frames = fit_heads(self.model.student, self.heads, (next(loader) for _ in range(self.cfg.heads.init_batches)),
+        fitted = fit_heads(self.model.student, self.heads, (next(loader) for _ in range(self.cfg.heads.init_batches)),
                            self._targets, self._weights, self.env.device)
         if self.env.is_main:
-            print(f"heads fitted by ridge regression on {self.cfg.heads.init_batches} batches "
-                  f"({min(frames.values())}-{max(frames.values())} frames per head, {time.monotonic() - t0:.0f} s)",
-                  flush=True)
+            print(f"heads fitted by ridge regression on {self.cfg.heads.init_batches} batches in "
+                  f"{time.monotonic() - t0:.0f} s: " + ", ".join(f"{k} {n} frames, ridge {r:g}"
+                                                                  for k, (n, r) in fitted.items()), flush=True)
 
     # ---- one micro-batch ---------------------------------------------------------------------------------
     def _targets(self, batch: Batch, wav: torch.Tensor, lengths: torch.Tensor) -> dict:
