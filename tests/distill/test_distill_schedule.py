@@ -15,7 +15,7 @@ def test_wall_clock_budget_decays_by_whichever_progress_is_further():
     assert lr_factor(0, 4, 1000, time_fraction=0.9) == pytest.approx(0.25)   # warm-up is by steps
 
 
-def test_student_lr_scale_gives_the_student_its_own_learning_rate():
+def test_student_lr_scale_slows_only_the_pretrained_weights():
     import torch
 
     from usad.distill.config import OptimConfig
@@ -25,12 +25,15 @@ def test_student_lr_scale_gives_the_student_its_own_learning_rate():
     from usad.model import Encoder
 
     student = Encoder.from_preset("small", num_layers=2, dim=32, num_heads=2)
+    student.pretrained_names = frozenset(n for n, _ in student.named_parameters() if n.startswith("blocks."))
     model = DistillModel(student, HeadSet(32, {"t": [LayerPair(2, 1)]}, {"t": {1: 8}}, hidden=0))
-    heads, body = param_groups(model, OptimConfig(lr=1e-3, student_lr_scale=0.1))
-    assert heads["lr"] == 1e-3 and body["lr"] == pytest.approx(1e-4)
-    assert {id(p) for p in body["params"]} == {id(p) for p in student.parameters()}
-    assert {id(p) for p in heads["params"]} == {id(p) for p in model.heads.parameters()}
-    wrapped = torch.nn.Sequential(model)   # names under a wrapper ("0.student.*") are still the student's
-    assert len(param_groups(wrapped, OptimConfig(student_lr_scale=0.5))[1]["params"]) == len(body["params"])
-    only_heads = param_groups(model, OptimConfig(student_lr_scale=0.0))
-    assert len(only_heads) == 1 and not any(p.requires_grad for p in student.parameters())
+    fast, slow = param_groups(model, OptimConfig(lr=1e-3, student_lr_scale=0.1))
+    assert fast["lr"] == 1e-3 and slow["lr"] == pytest.approx(1e-4)
+    assert {id(p) for p in slow["params"]} == {id(p) for p in student.blocks.parameters()}
+    random_start = {id(p) for p in model.heads.parameters()} | {id(p) for n, p in student.named_parameters()
+                                                               if not n.startswith("blocks.")}
+    assert {id(p) for p in fast["params"]} == random_start
+    wrapped = torch.nn.Sequential(model)   # names under a wrapper ("0.student.*") are matched too
+    assert len(param_groups(wrapped, OptimConfig(student_lr_scale=0.5))[1]["params"]) == len(slow["params"])
+    only_new = param_groups(model, OptimConfig(student_lr_scale=0.0))
+    assert len(only_new) == 1 and not any(p.requires_grad for p in student.blocks.parameters())

@@ -50,6 +50,7 @@ def test_whisper_frontend_student_starts_as_whisper_base_on_real_speech(speech_w
         a, b = ours.hidden_states[layer][0, 2:-2], theirs.features[layer][0, 2:-2]   # edges: zero vs reflect pad
         cos = torch.nn.functional.cosine_similarity(a, b, dim=-1)
         assert float(cos.min()) > 0.999, (layer, float(cos.min()))
+    assert "subsampler.conv1.weight" in student.pretrained_names and "blocks.5.ffn.3.bias" in student.pretrained_names
     with pytest.raises(ValueError, match="conv_pos_depth 0"):
         build_student(StudentConfig("small", {"dim": 512, "num_heads": 8, "num_layers": 2, "frontend": "whisper",
                                               "n_mels": 80}, warm_start="whisper-base"))

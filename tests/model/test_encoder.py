@@ -129,3 +129,23 @@ def test_bfloat16_autocast_runs_and_stays_close():
             low = enc(wav, lengths).hidden_states[-1]
     assert torch.isfinite(low).all()
     assert torch.nn.functional.cosine_similarity(low.float().flatten(), ref.flatten(), dim=0) > 0.99
+
+
+def test_spectral_branch_starts_closed_and_keeps_padding_invariance():
+    enc = _tiny(frontend="whisper", n_mels=80, conv_pos_depth=0, spectral_branch=True, dropout=0.0)
+    plain = _tiny(frontend="whisper", n_mels=80, conv_pos_depth=0, dropout=0.0)
+    plain.load_state_dict({k: v for k, v in enc.state_dict().items() if not k.startswith("spectral.")})
+    wav, lengths = _batch()
+    with torch.no_grad():
+        for a, b in zip(enc(wav, lengths).hidden_states, plain(wav, lengths).hidden_states):
+            assert torch.equal(a, b)   # the gate starts at zero: a Whisper-seeded student starts as Whisper
+        enc.spectral.gate.fill_(0.5)
+        out = enc(wav, lengths)
+        assert not torch.allclose(out.hidden_states[0], plain(wav, lengths).hidden_states[0])
+        for i in (1, 2):
+            alone = enc(wav[i, : lengths[i]])
+            t = alone.mask.shape[1]
+            for a, b in zip(alone.hidden_states, out.hidden_states):
+                torch.testing.assert_close(b[i, :t], a[0], atol=2e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="needs frontend 'whisper'"):
+        _tiny(spectral_branch=True)

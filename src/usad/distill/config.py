@@ -81,8 +81,8 @@ class OptimConfig:
     clip_norm: float = 10.0
     fused: bool | None = None                  # fused AdamW (default: on when CUDA)
     decay_over: str = "auto"                   # steps | time | auto (time when train.max_minutes is set)
-    student_lr_scale: float = 1.0              # the student's LR = lr x this (heads keep lr); < 1 for a student
-                                               # warm-started from a teacher, whose features should move slowly
+    student_lr_scale: float = 1.0              # LR = lr x this for the student's pretrained weights (set by a
+                                               # warm start or init_from); heads and random weights keep lr
 
 
 @dataclass

@@ -44,15 +44,18 @@ def student_config(cfg: StudentConfig) -> EncoderConfig:
 
 def build_student(cfg: StudentConfig) -> Encoder:
     """``init_from`` (stage 2, up-scaled models) loads trained weights; otherwise a random preset, with a
-    teacher's blocks copied in when ``warm_start`` names one."""
+    teacher's weights copied in when ``warm_start`` names one. The encoder carries ``pretrained_names``: the
+    parameters whose values came from a checkpoint or a teacher (``optim.student_lr_scale`` applies to them)."""
     if cfg.init_from:
         enc = Encoder.from_pretrained(resolve_student_dir(cfg.init_from))
+        enc.pretrained_names = frozenset(n for n, _ in enc.named_parameters())
         return enc.train()
     enc = Encoder.from_preset(cfg.preset, **cfg.overrides)
+    enc.pretrained_names = frozenset()
     if cfg.warm_start:
         from usad.distill.warm_start import warm_start
 
-        warm_start(enc, cfg.warm_start)
+        enc.pretrained_names = frozenset(warm_start(enc, cfg.warm_start))
     return enc.train()
 
 
@@ -72,17 +75,21 @@ class DistillModel(nn.Module):
 
 
 def param_groups(model: nn.Module, optim_cfg) -> list[dict]:
-    """AdamW parameter groups: the student's parameters at ``lr x optim.student_lr_scale``, the heads at ``lr``
-    (names as DDP/FSDP/compile wrappers give them: ``[module.]student.*`` is the student)."""
-    student, heads = [], []
+    """AdamW parameter groups: the student's pretrained parameters (``pretrained_names``: set by ``init_from`` or a
+    warm start) at ``lr x optim.student_lr_scale``; the heads and every parameter that starts random at ``lr``.
+    Names are matched under any wrapper (DDP ``module.``, ``torch.compile``)."""
+    student = next(m.student for m in model.modules() if isinstance(m, DistillModel))
+    pretrained = getattr(student, "pretrained_names", frozenset())
+    slow, fast = [], []
     for name, p in model.named_parameters():
-        (student if ".student." in "." + name else heads).append(p)
+        local = ("." + name).split(".student.", 1)
+        (slow if len(local) == 2 and local[1] in pretrained else fast).append(p)
     scale = optim_cfg.student_lr_scale
-    groups = [{"params": heads, "lr": optim_cfg.lr}]
+    groups = [{"params": fast, "lr": optim_cfg.lr}]
     if scale > 0:
-        groups.append({"params": student, "lr": optim_cfg.lr * scale})
+        groups.append({"params": slow, "lr": optim_cfg.lr * scale})
     else:
-        for p in student:
+        for p in slow:
             p.requires_grad_(False)
     return groups
 

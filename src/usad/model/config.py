@@ -21,7 +21,8 @@ class EncoderConfig:
 
     ``frontend``: "fbank" (the method's Kaldi fbank -> 2-D conv subsampler) or "whisper" (Whisper's log-mel ->
     1-D conv stem + fixed sinusoidal positions, 50 Hz only; :mod:`usad.model.whisper_stem`), the layout a Whisper
-    encoder's weights can seed. ``conv_channels`` is unused by the latter.
+    encoder's weights can seed. ``conv_channels`` is unused by the latter. ``spectral_branch`` (whisper only) adds
+    the fbank path through a zero-initialised gate (:class:`usad.model.whisper_stem.SpectralBranch`).
     """
 
     dim: int = 384
@@ -41,6 +42,7 @@ class EncoderConfig:
     init_std: float = 0.02
     gradient_checkpointing: bool = False
     frontend: str = "fbank"
+    spectral_branch: bool = False
 
     def __post_init__(self) -> None:
         wrong = _type_problems(self)
@@ -54,6 +56,9 @@ class EncoderConfig:
             problems.append(f"frontend must be one of {FRONTENDS}, got {self.frontend!r}")
         elif self.frontend == "whisper" and self.frame_rate != 50.0:
             problems.append(f"frontend 'whisper' runs at 50 Hz only; got frame_rate {self.frame_rate}")
+        if self.spectral_branch and self.frontend != "whisper":
+            problems.append("spectral_branch adds the fbank path beside the Whisper front end; it needs "
+                            "frontend 'whisper' (the fbank front end has it already)")
         if self.frame_rate not in (50.0, 25.0):
             problems.append(f"frame_rate must be 50.0 or 25.0, got {self.frame_rate}")
         if self.dim <= 0 or self.num_layers < 0 or self.num_heads <= 0:

@@ -20,7 +20,7 @@ from usad.model.chunking import extract_long
 from usad.model.config import EncoderConfig, num_frames, preset_config
 from usad.model.layers import ConvPositionalEncoder, ConvSubsampler, TransformerBlock, time_mask
 from usad.model.output import EncoderOutput
-from usad.model.whisper_stem import WhisperLogMel, WhisperStem
+from usad.model.whisper_stem import SpectralBranch, WhisperLogMel, WhisperStem
 
 
 @torch.no_grad()
@@ -44,9 +44,12 @@ class Encoder(nn.Module):
         super().__init__()
         self.config = config
         c = config
+        self.spectral = None
         if c.frontend == "whisper":
             self.frontend = WhisperLogMel(c.n_mels)
             self.subsampler = WhisperStem(c.n_mels, c.dim)
+            if c.spectral_branch:
+                self.spectral = SpectralBranch(c.dim, 128, c.conv_channels, c.layer_norm_eps)
         else:
             self.frontend = KaldiFbank(c.n_mels)
             self.subsampler = ConvSubsampler(c.n_mels, c.conv_channels, c.dim, c.time_stride, c.layer_norm_eps)
@@ -127,6 +130,8 @@ class Encoder(nn.Module):
         feats, fbank_lengths = self.frontend(wav, lengths)
         feats = feats.to(self.subsampler.conv1.weight.dtype)
         x, frame_lengths = self.subsampler(feats, fbank_lengths)
+        if self.spectral is not None:
+            x = x + self.spectral(wav, lengths, x.shape[1])
         mask = time_mask(frame_lengths, x.shape[1])
         key_mask = None if bool(mask.all()) else mask
         if key_mask is not None:
@@ -193,7 +198,9 @@ class Encoder(nn.Module):
         check_weights(directory, shapes, model.state_dict())
         weights = load_weights(folder, "cpu")
         model = model.to_empty(device="cpu")
-        model.frontend.reset_buffers()
+        for m in model.modules():   # non-persistent filter banks and windows, lost by to_empty()
+            if hasattr(m, "reset_buffers"):
+                m.reset_buffers()
         model.load_state_dict(weights, strict=True)
         if dtype is not None:
             model = model.to(dtype=dtype)

@@ -11,6 +11,10 @@ it (conv stem and blocks; see ``student.warm_start``), as DistilHuBERT seeds its
   give the same frames alone and inside a padded batch);
 - stem: Conv1d(n_mels, dim, 3) + GELU, Conv1d(dim, dim, 3, stride 2) + GELU, then fixed sinusoidal positions
   (Whisper's formula, computed for any length): 50 Hz, ``ceil(S / 320)`` frames.
+
+``spectral_branch`` adds the method's own path beside it (:class:`SpectralBranch`: 128-bin Kaldi fbank -> 2-D conv
+subsampler) through a per-channel gate that starts at zero (LayerScale style): the student still starts as the
+Whisper encoder, and training can let in the finer spectral detail (pitch) that Whisper's 80-bin, 25 ms mel lacks.
 """
 from __future__ import annotations
 
@@ -20,6 +24,9 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from usad.frontend import KaldiFbank
+from usad.model.layers import ConvSubsampler, time_mask
 
 SAMPLE_RATE = 16000
 N_FFT = 400
@@ -127,3 +134,22 @@ class WhisperStem(nn.Module):
         x = F.gelu(self.conv2(x * valid.to(x.dtype))).transpose(1, 2)
         lengths = mel_lengths // 2
         return x + sinusoid_positions(x.shape[1], x.shape[2], x.device).to(x.dtype), lengths
+
+
+class SpectralBranch(nn.Module):
+    """``wav: (B, S)``, ``lengths: (B,)`` -> ``gate * subsampler(fbank(wav))``: ``(B, T, dim)`` on the Whisper stem's
+    frame grid (the fbank path gives ``ceil(F / 2)`` frames, one or two fewer than ``ceil(S / 320)``; the missing
+    last frames are zero). The gate starts at zero."""
+
+    def __init__(self, dim: int, n_mels: int = 128, channels: int = 64, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.fbank = KaldiFbank(n_mels)
+        self.subsampler = ConvSubsampler(n_mels, channels, dim, 2, eps)
+        self.gate = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, wav: torch.Tensor, lengths: torch.Tensor, frames: int) -> torch.Tensor:
+        feats, fbank_lengths = self.fbank(wav, lengths)
+        y, y_lengths = self.subsampler(feats.to(self.subsampler.conv1.weight.dtype), fbank_lengths)
+        y = y * time_mask(y_lengths, y.shape[1])[..., None].to(y.dtype)
+        y = F.pad(y, (0, 0, 0, max(0, frames - y.shape[1])))[:, :frames]
+        return y * self.gate.to(y.dtype)
