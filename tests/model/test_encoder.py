@@ -149,3 +149,20 @@ def test_spectral_branch_starts_closed_and_keeps_padding_invariance():
                 torch.testing.assert_close(b[i, :t], a[0], atol=2e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="needs frontend 'whisper'"):
         _tiny(spectral_branch=True)
+
+
+def test_whisper_frontend_saves_and_loads(tmp_path):
+    """from_pretrained builds the model on the meta device: the Whisper mel filters must still be real numbers
+    when nothing has computed them before in the process."""
+    from usad.model.whisper_stem import slaney_mel_filters
+
+    enc = _tiny(frontend="whisper", n_mels=80, conv_pos_depth=0, spectral_branch=True, dropout=0.0)
+    with torch.no_grad():
+        enc.spectral.gate.fill_(0.5)
+    enc.save_pretrained(tmp_path)
+    slaney_mel_filters.cache_clear()
+    back = Encoder.from_pretrained(tmp_path)
+    wav, lengths = _batch()
+    with torch.no_grad():
+        for a, b in zip(enc(wav, lengths).hidden_states, back(wav, lengths).hidden_states):
+            torch.testing.assert_close(a, b)

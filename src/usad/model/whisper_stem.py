@@ -56,10 +56,10 @@ def _slaney_to_hz(m: torch.Tensor) -> torch.Tensor:
 def slaney_mel_filters(n_mels: int, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT) -> torch.Tensor:
     """``(n_mels, n_fft // 2 + 1)`` triangular filters from 0 Hz to Nyquist on the Slaney mel scale, each scaled
     by ``2 / bandwidth`` (librosa's ``filters.mel`` defaults)."""
-    fft_freqs = torch.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1, dtype=torch.float64)
-    edges = _slaney_to_hz(torch.linspace(0.0, float(_hz_to_slaney(torch.tensor(sample_rate / 2.0,
-                                                                             dtype=torch.float64))),
-                                         n_mels + 2, dtype=torch.float64))
+    cpu = {"dtype": torch.float64, "device": "cpu"}   # real numbers also when a model is built on "meta"
+    fft_freqs = torch.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1, **cpu)
+    top = float(_hz_to_slaney(torch.tensor(sample_rate / 2.0, **cpu)))
+    edges = _slaney_to_hz(torch.linspace(0.0, top, n_mels + 2, **cpu))
     widths = edges[1:] - edges[:-1]
     ramps = edges[:, None] - fft_freqs[None, :]
     lower = -ramps[:-2] / widths[:-1, None]
