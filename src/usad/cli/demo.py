@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage1-minutes", type=float, default=None, help="stage-1 budget (default: the recipe's)")
     p.add_argument("--stage2-minutes", type=float, default=None, help="stage-2 budget (default: the recipe's)")
     p.add_argument("--student", default=None,
-                   help="student preset instead of the recipe's narrowed small (e.g. base on a GPU)")
+                   help="student preset instead of the recipe's Whisper-seeded 6 x 512 student (e.g. base on a "
+                        "GPU); it starts from random weights")
     p.add_argument("--student-override", action="append", default=[], metavar="KEY=VALUE",
                    help="EncoderConfig field of the student (repeatable), e.g. num_layers=8")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = list(args.overrides)
     if args.student:   # another preset starts from its own shape
-        overrides += [f"student.preset={args.student}", "student.overrides={}"]
+        overrides += [f"student.preset={args.student}", "student.overrides={}", "student.warm_start=null"]
     overrides += [f"student.overrides.{item}" for item in args.student_override]
     for item in overrides:   # a malformed key=value is refused here, before the corpus is built
         parse_override(item)
