@@ -68,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
                             for d in res.domains() + ["all"]},
                    "vs_random_init": {d: res.compare(n, random_init, d) for d in res.domains() + ["all"]}
                    if random_init else {},
-                   "tasks_vs_random_init": {t.name: res.compare_task(n, random_init, t.name) for t in res.tasks}
-                   if random_init else {},
+                   "sequence_tasks_vs_random_init": {t.name: res.compare_task(n, random_init, t.name)
+                                                     for t in res.tasks if t.embedding_type == "sequence"}
+                   if random_init else {},   # error-rate tasks (PER) on their own
                    "vs_baselines": {b: {d: res.compare(n, b, d) for d in res.domains() + ["all"]}
                                     for b in baselines},
                    "ratio": res.relative_to_specialists()[n], "losses": final_losses(Path(c.train.out_dir))}
@@ -118,10 +119,10 @@ def markdown(data: dict) -> str:
             f"{d} {100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, {100 * c['diff_ci95'][1]:+.1f}] "
             f"{c['verdict']}" + (f", {r['ratio'][d]:.2f} of the specialist" if r.get("ratio", {}).get(d) else "")
             for d, c in r["vs_random_init"].items() if c))
-        seq = {t: c for t, c in r.get("tasks_vs_random_init", {}).items() if c and t == "phonemes"}
-        for t, c in seq.items():   # shown as 1 - PER: higher is better
-            lines.append(f"  - {t} (1 - PER): {100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, "
-                         f"{100 * c['diff_ci95'][1]:+.1f}] {c['verdict']}")
+        for t, c in r.get("sequence_tasks_vs_random_init", {}).items():   # error rates enter as 1 - rate
+            if c:
+                lines.append(f"  - {t} (1 - error rate): {100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, "
+                             f"{100 * c['diff_ci95'][1]:+.1f}] {c['verdict']}")
     for n, r in data["variants"].items():
         for b, by in r.get("vs_baselines", {}).items():
             lines.append(f"- {n} vs {b}: " + "; ".join(

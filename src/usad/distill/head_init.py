@@ -71,13 +71,14 @@ class _Normal:
         return float(self.zz - 2 * (wb * self.xz).sum() + (wb * (self.xx @ wb)).sum())
 
 
-def _fit(fit: _Normal, held: _Normal | None) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """The ridge strength with the lowest error on the held-out frames, then the map refitted on all frames."""
+def _fit(fit: _Normal, held: _Normal) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """The ridge strength with the lowest error on the held-out frames (the strongest when none were held out),
+    then the map refitted on all frames."""
     ridge = RIDGES[-1]
-    if held is not None and held.frames:
+    if held.frames:
         ridge = min(RIDGES, key=lambda r: held.error(*fit.solve(r)))
-    both = fit + held if held is not None and held.frames else fit
-    weight, bias = both.solve(ridge)
+        fit = fit + held
+    weight, bias = fit.solve(ridge)
     return weight.T.float(), bias.float(), ridge
 
 
@@ -118,7 +119,7 @@ def fit_heads(student: torch.nn.Module, heads: HeadSet, batches: Iterable, targe
     fitted = {}
     for key, (fit, held) in normals.items():
         last = heads.heads[key][-1]
-        weight, bias, ridge = _fit(fit, held if held.xx is not None else None)
+        weight, bias, ridge = _fit(fit, held)
         last.weight.copy_(weight.to(last.weight))
         last.bias.copy_(bias.to(last.bias))
         fitted[key] = (fit.frames + held.frames, ridge)

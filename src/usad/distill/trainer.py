@@ -109,9 +109,10 @@ class DistillRecipe:
         if env.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         cuts = config_cuts(cfg.data)
+        resume_from = ckpt.resume_checkpoint(tc.resume, self.out_dir)
         with torch.random.fork_rng(devices=[]):   # reading batches for statistics must not shift the random streams
             self.stats = target_stats.for_run(cfg, self.slots, cuts, self.out_dir, env)
-            if cfg.heads.init == "ridge" and ckpt.resume_checkpoint(tc.resume, self.out_dir) is None:
+            if cfg.heads.init == "ridge" and resume_from is None:   # a resumed run has its trained heads
                 self._fit_heads(cuts)
         self.num_params = sum(p.numel() for p in self.model.parameters())
         self.wrapped = wrap_model(self.model, tc.fsdp, env, self.bf16)
@@ -123,7 +124,7 @@ class DistillRecipe:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(
             s, oc.warmup_steps, tc.max_steps, self.time_fraction if by_time else 0.0))
         self.forward = torch.compile(self.wrapped, dynamic=True) if tc.compile else self.wrapped
-        positions, elapsed, rngs = self._restore()
+        positions, elapsed, rngs = self._restore(resume_from)
 
         if env.is_main:
             atomic_write_text(self.out_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
@@ -137,10 +138,9 @@ class DistillRecipe:
         if rngs is not None:  # restored last, so nothing above can shift the random streams
             ckpt.set_rng_state(rngs[env.rank % len(rngs)])
 
-    def _restore(self) -> tuple[list | None, float, list | None]:
-        """Weights, optimiser, schedule and step from the checkpoint to resume from, if any; returns the data
-        positions (one per rank of the run that saved it), the elapsed seconds and the RNG states it saved."""
-        path = ckpt.resume_checkpoint(self.cfg.train.resume, self.out_dir)
+    def _restore(self, path: Path | None) -> tuple[list | None, float, list | None]:
+        """Weights, optimiser, schedule and step from the checkpoint ``path`` to resume from, if any; returns the
+        data positions (one per rank of the run that saved it), the elapsed seconds and the RNG states it saved."""
         if path is None:
             return None, 0.0, None
         state = ckpt.load_training_checkpoint(path)
