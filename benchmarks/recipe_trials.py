@@ -94,6 +94,12 @@ def _ci(x) -> str:
     return _s(x["score"]) + ("" if not x.get("ci95") else f" [{_s(x['ci95'][0])}, {_s(x['ci95'][1])}]")
 
 
+def _diff(c: dict) -> str:
+    """A paired comparison: difference x100, its 95% interval and the verdict."""
+    return (f"{100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, {100 * c['diff_ci95'][1]:+.1f}] "
+            f"{c['verdict']}")
+
+
 def markdown(data: dict) -> str:
     doms = data["domains"]
     lines = [f"Recipe `{data['recipe']}`, budget `{' '.join(data['budget'])}`.", "",
@@ -107,8 +113,7 @@ def markdown(data: dict) -> str:
               "| variant | " + " | ".join(doms) + " | vs random-init (all tasks) |", "|" + "---|" * (len(doms) + 2)]
     for n, r in data["variants"].items():
         c = r["vs_random_init"].get("all")
-        vs = "-" if not c else (f"{100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, "
-                                f"{100 * c['diff_ci95'][1]:+.1f}] {c['verdict']}")
+        vs = _diff(c) if c else "-"
         lines.append(f"| {n} | " + " | ".join(_ci(r["test"][d]) for d in doms) + f" | {vs} |")
     for n, r in data["references"].items():
         lines.append(f"| {n} | " + " | ".join(_ci(r["test"][d]) for d in doms) + " | |")
@@ -116,18 +121,15 @@ def markdown(data: dict) -> str:
               "fraction of the best specialist:", ""]
     for n, r in data["variants"].items():
         lines.append(f"- {n}: " + "; ".join(
-            f"{d} {100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, {100 * c['diff_ci95'][1]:+.1f}] "
-            f"{c['verdict']}" + (f", {r['ratio'][d]:.2f} of the specialist" if r.get("ratio", {}).get(d) else "")
+            f"{d} {_diff(c)}" + (f", {r['ratio'][d]:.2f} of the specialist" if r.get("ratio", {}).get(d) else "")
             for d, c in r["vs_random_init"].items() if c))
         for t, c in r.get("sequence_tasks_vs_random_init", {}).items():   # error rates enter as 1 - rate
             if c:
-                lines.append(f"  - {t} (1 - error rate): {100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, "
-                             f"{100 * c['diff_ci95'][1]:+.1f}] {c['verdict']}")
+                lines.append(f"  - {t} (1 - error rate): {_diff(c)}")
     for n, r in data["variants"].items():
         for b, by in r.get("vs_baselines", {}).items():
             lines.append(f"- {n} vs {b}: " + "; ".join(
-                f"{d} {100 * c['diff']:+.1f} [{100 * c['diff_ci95'][0]:+.1f}, {100 * c['diff_ci95'][1]:+.1f}] "
-                f"{c['verdict']}" for d, c in by.items() if c))
+                f"{d} {_diff(c)}" for d, c in by.items() if c))
     lines += ["", "Final training loss per teacher (floor = loss of predicting the mean frame):", ""]
     for n, r in data["variants"].items():
         lines.append(f"- {n} (`{'; '.join(r['overrides']) or 'recipe as is'}`): " + ", ".join(
