@@ -151,6 +151,26 @@ def test_spectral_branch_starts_closed_and_keeps_padding_invariance():
         _tiny(spectral_branch=True)
 
 
+def test_spectral_gate_init_opens_the_branch_from_the_start(tmp_path):
+    enc = _tiny(frontend="whisper", n_mels=80, conv_pos_depth=0, spectral_branch=True, spectral_gate_init=0.1,
+                dropout=0.0)
+    assert torch.equal(enc.spectral.gate, torch.full_like(enc.spectral.gate, 0.1))
+    closed = _tiny(frontend="whisper", n_mels=80, conv_pos_depth=0, spectral_branch=True, dropout=0.0)
+    closed.load_state_dict({k: v for k, v in enc.state_dict().items() if k != "spectral.gate"}, strict=False)
+    wav, lengths = _batch()
+    with torch.no_grad():
+        out, shut = enc(wav, lengths), closed(wav, lengths).hidden_states[0]
+        branch = enc.spectral(wav, lengths, shut.shape[1]) * out.mask[..., None]
+        assert branch.abs().mean() > 0.01
+        torch.testing.assert_close(out.hidden_states[0] - shut, branch)
+    enc.save_pretrained(tmp_path)
+    assert Encoder.from_pretrained(tmp_path).config.spectral_gate_init == 0.1
+    with pytest.raises(ValueError, match="needs spectral_branch: true"):
+        _tiny(frontend="whisper", n_mels=80, conv_pos_depth=0, spectral_gate_init=0.1)
+    with pytest.raises(ValueError, match="must be a finite float"):
+        _tiny(frontend="whisper", n_mels=80, conv_pos_depth=0, spectral_branch=True, spectral_gate_init=float("nan"))
+
+
 def test_whisper_frontend_saves_and_loads(tmp_path):
     """from_pretrained builds the model on the meta device: the Whisper mel filters must still be real numbers
     when nothing has computed them before in the process."""

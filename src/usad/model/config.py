@@ -22,7 +22,9 @@ class EncoderConfig:
     ``frontend``: "fbank" (the method's Kaldi fbank -> 2-D conv subsampler) or "whisper" (Whisper's log-mel ->
     1-D conv stem + fixed sinusoidal positions, 50 Hz only; :mod:`usad.model.whisper_stem`), the layout a Whisper
     encoder's weights can seed. ``conv_channels`` is unused by the latter. ``spectral_branch`` (whisper only) adds
-    the fbank path through a zero-initialised gate (:class:`usad.model.whisper_stem.SpectralBranch`).
+    the fbank path through a per-channel gate (:class:`usad.model.whisper_stem.SpectralBranch`) that starts at
+    ``spectral_gate_init``: 0 (the student starts as the Whisper encoder it is seeded from) or a small value that
+    lets the branch's random features, which keep the pitch and onset detail of the input, in from the first step.
     """
 
     dim: int = 384
@@ -43,6 +45,7 @@ class EncoderConfig:
     gradient_checkpointing: bool = False
     frontend: str = "fbank"
     spectral_branch: bool = False
+    spectral_gate_init: float = 0.0
 
     def __post_init__(self) -> None:
         wrong = _type_problems(self)
@@ -59,6 +62,8 @@ class EncoderConfig:
         if self.spectral_branch and self.frontend != "whisper":
             problems.append("spectral_branch adds the fbank path beside the Whisper front end; it needs "
                             "frontend 'whisper' (the fbank front end has it already)")
+        if self.spectral_gate_init and not self.spectral_branch:
+            problems.append("spectral_gate_init sets the spectral branch's gate; it needs spectral_branch: true")
         if self.frame_rate not in (50.0, 25.0):
             problems.append(f"frame_rate must be 50.0 or 25.0, got {self.frame_rate}")
         if self.dim <= 0 or self.num_layers < 0 or self.num_heads <= 0:

@@ -49,7 +49,7 @@ class Encoder(nn.Module):
             self.frontend = WhisperLogMel(c.n_mels)
             self.subsampler = WhisperStem(c.n_mels, c.dim)
             if c.spectral_branch:
-                self.spectral = SpectralBranch(c.dim, 128, c.conv_channels, c.layer_norm_eps)
+                self.spectral = SpectralBranch(c.dim, 128, c.conv_channels, c.layer_norm_eps, c.spectral_gate_init)
         else:
             self.frontend = KaldiFbank(c.n_mels)
             self.subsampler = ConvSubsampler(c.n_mels, c.conv_channels, c.dim, c.time_stride, c.layer_norm_eps)

@@ -13,8 +13,9 @@ it (conv stem and blocks; see ``student.warm_start``), as DistilHuBERT seeds its
   (Whisper's formula, computed for any length): 50 Hz, ``ceil(S / 320)`` frames.
 
 ``spectral_branch`` adds the method's own path beside it (:class:`SpectralBranch`: 128-bin Kaldi fbank -> 2-D conv
-subsampler) through a per-channel gate that starts at zero (LayerScale style): the student still starts as the
-Whisper encoder, and training can let in the finer spectral detail (pitch) that Whisper's 80-bin, 25 ms mel lacks.
+subsampler) through a per-channel gate (LayerScale style). At its default start of zero the student still starts as the
+Whisper encoder and training can let in the finer spectral detail (pitch) that Whisper's 80-bin, 25 ms mel lacks;
+a small non-zero start lets the branch's random features in from the first step.
 """
 from __future__ import annotations
 
@@ -139,13 +140,14 @@ class WhisperStem(nn.Module):
 class SpectralBranch(nn.Module):
     """``wav: (B, S)``, ``lengths: (B,)`` -> ``gate * subsampler(fbank(wav))``: ``(B, T, dim)`` on the Whisper stem's
     frame grid (the fbank path gives ``ceil(F / 2)`` frames, one or two fewer than ``ceil(S / 320)``; the missing
-    last frames are zero). The gate starts at zero."""
+    last frames are zero). Every channel of the gate starts at ``gate_init``."""
 
-    def __init__(self, dim: int, n_mels: int = 128, channels: int = 64, eps: float = 1e-5) -> None:
+    def __init__(self, dim: int, n_mels: int = 128, channels: int = 64, eps: float = 1e-5,
+                 gate_init: float = 0.0) -> None:
         super().__init__()
         self.fbank = KaldiFbank(n_mels)
         self.subsampler = ConvSubsampler(n_mels, channels, dim, 2, eps)
-        self.gate = nn.Parameter(torch.zeros(dim))
+        self.gate = nn.Parameter(torch.full((dim,), float(gate_init)))
 
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor, frames: int) -> torch.Tensor:
         feats, fbank_lengths = self.fbank(wav, lengths)
