@@ -128,11 +128,12 @@ class DistillRecipe:
 
         if env.is_main:
             atomic_write_text(self.out_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        # the CPU peak is a measured matmul rate: measure it before the data workers start taking a core
+        self.peak = peak_flops(env.device, "bfloat16" if self.bf16 else "float32", tc.peak_tflops)[0] \
+            if env.is_main else 1.0
         self.stream = open_stream(cfg, cuts, env, positions)   # this rank's batches; Shar: its own shards only
         self.progress = ProgressLog(str(self.out_dir / "tensorboard") if tc.tensorboard else None,
                                     enabled=env.is_main)
-        self.peak = peak_flops(env.device, "bfloat16" if self.bf16 else "float32", tc.peak_tflops)[0] \
-            if env.is_main else 1.0
         self.clock = Clock(elapsed)
         self.window = Window()
         if rngs is not None:  # restored last, so nothing above can shift the random streams
