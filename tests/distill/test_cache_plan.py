@@ -46,3 +46,27 @@ def test_usad_cache_config_builds_what_training_reads(tmp_path, capsys):
     assert "cache ready: test:16x4@25:speech layers [1, 2, 3, 4]" in capsys.readouterr().out
     result = train(load_config(str(tmp_path / "recipe.yaml")))
     assert result.step == 2
+
+
+def test_usad_cache_takes_both_stages_and_runs_each_teacher_once(tmp_path, capsys):
+    import yaml
+
+    manifest = write_corpus(tmp_path / "corpus")
+    s1 = tiny_config(manifest, tmp_path / "s1")
+    s1["cache_root"] = str(tmp_path / "cache")
+    s1["teachers"] = [{"name": "test:16x4@25:speech", "mapping": "1:1,2:2"}, {"name": "test:8x2@100:music", "k": 2}]
+    s2 = dict(s1, stage=2, teachers=[{"name": "test:16x4@25:speech", "mapping": "last"}])
+    s2["train"] = dict(s1["train"], out_dir=str(tmp_path / "s2"))
+    for name, cfg in (("s1.yaml", s1), ("s2.yaml", s2)):
+        (tmp_path / name).write_text(yaml.safe_dump(cfg))
+    assert main(["cache", "--config", str(tmp_path / "s1.yaml"), "--config", str(tmp_path / "s2.yaml"),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    # stage 1 reads speech layers 1 and 2, stage 2 its last (4): one pass, one folder holding all three
+    assert out.count("cache ready: test:16x4@25:speech") == 1
+    assert "cache ready: test:16x4@25:speech layers [1, 2, 4]" in out and "test:8x2@100:music layers [1, 2]" in out
+    # both stages' trainers find their layers in that one folder
+    from usad.distill.cache_plan import plan_caches
+    jobs = {j.teacher.name: j for j in plan_caches([load_config(s1), load_config(s2)])}
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
+        Path(j.folder).name for j in jobs.values())

@@ -47,3 +47,19 @@ def test_overrides_replace_mappings_append_teachers_and_interpolate():
     assert cfg.train.out_dir == "/caches/run"
     with pytest.raises(ConfigError, match="teachers.5.k=1"):
         load_config(recipe, ["teachers.5.k=1"])
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_longer_cpu_recipe_is_the_main_jobs_recipe_with_more_data_and_time(stage):
+    """The longer recipe's claim (same student, teachers, loss and optimiser; only corpus, budget and folders
+    differ) holds for the packaged files, so a result of one cannot silently come from a different recipe."""
+    from dataclasses import asdict
+
+    main_job = asdict(load_config(f"cpu-stage{stage}"))
+    longer = asdict(load_config(f"cpu-long-stage{stage}"))
+    differ = {k for k in main_job if main_job[k] != longer[k]}
+    assert differ <= {"cache_root", "data", "train", "student"}
+    assert longer["train"]["max_minutes"] > main_job["train"]["max_minutes"]
+    for part, allowed in (("data", {"train"}), ("train", {"out_dir", "max_minutes", "ckpt_every"}),
+                          ("student", {"init_from"})):
+        assert {k for k in main_job[part] if main_job[part][k] != longer[part][k]} <= allowed

@@ -2,7 +2,8 @@
 
 Either one teacher (``--teacher NAME --manifest M --out DIR [--layers ...]``) or every teacher of a recipe, with
 exactly the layers its mapping reads, into the folders training will look in (``--config RECIPE [key=value]``:
-``cache_root`` or each teacher's ``cache``, over ``data.train``).
+``cache_root`` or each teacher's ``cache``, over ``data.train``). ``--config`` may be repeated for recipes that
+share one manifest (a stage 1 and its stage 2): a teacher both read is then run once, for the union of layers.
 
 Many ranks build one cache at once, each its own shards (``--rank R --world-size N``; under torchrun both come
 from its RANK / WORLD_SIZE and ``--device cuda`` means this rank's GPU); the last rank to finish writes the index.
@@ -16,8 +17,11 @@ from usad.errors import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="recipe (YAML or packaged name): cache every teacher it uses")
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="recipe overrides (with --config)")
+    parser.add_argument("--config", action="append",
+                        help="recipe (YAML or packaged name): cache every teacher it uses; repeat for the stages "
+                             "of one run (one pass per teacher over their shared manifest)")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="recipe overrides (with --config; applied to every recipe given)")
     parser.add_argument("--teacher", help="teacher name (see `usad teachers`), hf:<dir>, test:...")
     parser.add_argument("--manifest", help="JSONL corpus manifest (docs/interfaces.md)")
     parser.add_argument("--out", help="cache root; a folder keyed by teacher+layers+config is made")
@@ -69,7 +73,8 @@ def _from_recipe(args: argparse.Namespace) -> int:
     from usad.distill.cache_plan import cache_recipes
     from usad.distill.config import load_config
 
-    cfg = load_config(args.config, args.overrides)
-    for job in cache_recipes([cfg], _device(args.device), rank=args.rank, world_size=args.world_size):
+    cfgs = [load_config(c, args.overrides) for c in args.config]
+    for job in cache_recipes(cfgs, _device(args.device), rank=args.rank, world_size=args.world_size,
+                             progress=not args.no_progress):
         _report(f"{job.teacher.name} layers {sorted(job.layers)} -> ", job.built, args)
     return 0

@@ -59,7 +59,7 @@ def plan_caches(configs: list[DistillConfig]) -> list[CacheJob]:
 
 
 def build_caches(jobs: list[CacheJob], manifest: str, device: str = "cpu", log: Callable[[str], None] = print,
-                 rank: int = 0, world_size: int = 1) -> list[CacheJob]:
+                 rank: int = 0, world_size: int = 1, progress: bool = True) -> list[CacheJob]:
     """Build (or complete: finished shards are kept) every job's cache over one manifest, filling in each job's
     ``built`` folder and ``seconds``. With ``world_size`` > 1, only rank ``rank``'s shards of each (see
     ``build_cache``)."""
@@ -71,14 +71,14 @@ def build_caches(jobs: list[CacheJob], manifest: str, device: str = "cpu", log: 
         log(f"teacher targets: {job.teacher.name} layers {sorted(job.layers)} over {manifest}")
         teacher = load_teacher(job.teacher.name, device=device, **job.teacher.options)
         job.built = build_cache(teacher, manifest, job.folder, layers=sorted(job.layers), rank=rank,
-                                world_size=world_size)
+                                world_size=world_size, progress=progress)
         del teacher
         job.seconds = round(time.perf_counter() - t0, 1)
     return jobs
 
 
 def cache_recipes(configs: list[DistillConfig], device: str = "cpu", log: Callable[[str], None] = print,
-                  rank: int = 0, world_size: int = 1) -> list[CacheJob]:
+                  rank: int = 0, world_size: int = 1, progress: bool = True) -> list[CacheJob]:
     """Every teacher target the recipes ``configs`` train on, cached once over their one training manifest into
     the folders training looks in (``usad cache --config RECIPE``; the demo's two stages together)."""
     manifests = sorted({m for cfg in configs for m in cfg.data.train})
@@ -88,4 +88,4 @@ def cache_recipes(configs: list[DistillConfig], device: str = "cpu", log: Callab
     jobs = plan_caches(configs)
     if not jobs:
         raise ConfigError("no teacher of the recipe has a cache folder; set cache_root or teachers[].cache")
-    return build_caches(jobs, manifests[0], device, log, rank, world_size)
+    return build_caches(jobs, manifests[0], device, log, rank, world_size, progress)
