@@ -66,7 +66,6 @@ def test_usad_cache_takes_both_stages_and_runs_each_teacher_once(tmp_path, capsy
     assert out.count("cache ready: test:16x4@25:speech") == 1
     assert "cache ready: test:16x4@25:speech layers [1, 2, 4]" in out and "test:8x2@100:music layers [1, 2]" in out
     # both stages' trainers find their layers in that one folder
-    from usad.distill.cache_plan import plan_caches
     jobs = {j.teacher.name: j for j in plan_caches([load_config(s1), load_config(s2)])}
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
         Path(j.folder).name for j in jobs.values())
