@@ -69,3 +69,39 @@ def test_usad_cache_takes_both_stages_and_runs_each_teacher_once(tmp_path, capsy
     jobs = {j.teacher.name: j for j in plan_caches([load_config(s1), load_config(s2)])}
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
         Path(j.folder).name for j in jobs.values())
+
+
+def test_a_later_stage_reuses_a_finished_cache_that_holds_its_layers_without_loading_the_teacher(tmp_path, capsys,
+                                                                                                 monkeypatch):
+    import yaml
+
+    import usad.teachers as teachers
+
+    manifest = write_corpus(tmp_path / "corpus")
+    s1 = tiny_config(manifest, tmp_path / "s1")
+    s1["cache_root"] = str(tmp_path / "cache")
+    s1["teachers"] = [{"name": "test:16x4@25:speech", "k": 4}]          # layers 1..4, the final one among them
+    s2 = dict(s1, stage=2, teachers=[{"name": "test:16x4@25:speech", "mapping": "last"}])
+    s2["train"] = dict(s1["train"], out_dir=str(tmp_path / "s2"))
+    for name, cfg in (("s1.yaml", s1), ("s2.yaml", s2)):
+        (tmp_path / name).write_text(yaml.safe_dump(cfg))
+    assert main(["cache", "--config", str(tmp_path / "s1.yaml"), "--no-progress"]) == 0
+    built = sorted((tmp_path / "cache").rglob("index.json"))
+    assert len(built) == 1
+
+    def no_teacher(*a, **k):
+        raise AssertionError("the teacher was loaded although its targets are cached")
+
+    monkeypatch.setattr(teachers, "load_teacher", no_teacher)
+    capsys.readouterr()
+    assert main(["cache", "--config", str(tmp_path / "s2.yaml"), "--no-progress"]) == 0
+    assert "already in" in capsys.readouterr().out
+    assert sorted((tmp_path / "cache").rglob("index.json")) == built     # no second, stage-2-only cache
+
+    # another manifest (one clip fewer) is not covered by that cache: the teacher runs again
+    rows = Path(manifest).read_text().splitlines()
+    (tmp_path / "fewer.jsonl").write_text("\n".join(rows[:-1]) + "\n")
+    s2["data"] = dict(s2["data"], train=[str(tmp_path / "fewer.jsonl")])
+    (tmp_path / "s2.yaml").write_text(yaml.safe_dump(s2))
+    with pytest.raises(AssertionError, match="teacher was loaded"):
+        main(["cache", "--config", str(tmp_path / "s2.yaml"), "--no-progress"])

@@ -61,13 +61,21 @@ def plan_caches(configs: list[DistillConfig]) -> list[CacheJob]:
 def build_caches(jobs: list[CacheJob], manifest: str, device: str = "cpu", log: Callable[[str], None] = print,
                  rank: int = 0, world_size: int = 1, progress: bool = True) -> list[CacheJob]:
     """Build (or complete: finished shards are kept) every job's cache over one manifest, filling in each job's
-    ``built`` folder and ``seconds``. With ``world_size`` > 1, only rank ``rank``'s shards of each (see
-    ``build_cache``)."""
-    from usad.teachers import load_teacher
-    from usad.teachers.cache import build_cache
+    ``built`` folder and ``seconds``. A job whose layers a finished cache over the same manifest already holds
+    (perhaps among more layers: stage 1's cache holds the final layer stage 2 reads) reuses it without loading its
+    teacher. With ``world_size`` > 1, only rank ``rank``'s shards of each (see ``build_cache``)."""
+    from usad.teachers import load_teacher, teacher_info
+    from usad.teachers.cache import build_cache, complete_cache_for
 
     for job in jobs:
         t0 = time.perf_counter()
+        info = teacher_info(job.teacher.name, **job.teacher.options)
+        done = complete_cache_for(job.folder, info, sorted(job.layers), manifest) if info is not None else None
+        if done is not None:
+            log(f"teacher targets: {job.teacher.name} layers {sorted(job.layers)} over {manifest}: already in "
+                f"{done}")
+            job.built = done
+            continue
         log(f"teacher targets: {job.teacher.name} layers {sorted(job.layers)} over {manifest}")
         teacher = load_teacher(job.teacher.name, device=device, **job.teacher.options)
         job.built = build_cache(teacher, manifest, job.folder, layers=sorted(job.layers), rank=rank,

@@ -28,6 +28,7 @@ from usad.io import save_safetensors
 from usad.manifest import read_manifest
 
 FORMAT_VERSION = 1
+SHARD_SIZE = 256     # clips per shard; a cache is reused for a manifest only when built with the same plan
 
 
 class CacheNotFound(UsadError, FileNotFoundError):
@@ -87,7 +88,7 @@ def _compute_batch(teacher: Teacher, rows: list[dict], layers: list[int], tensor
 
 # ----------------------------------------------------------------------------------------------------------
 def build_cache(teacher: Teacher, manifest: str | Path, out_dir: str | Path, layers: list[int] | None = None,
-                shard_size: int = 256, batch_size: int = 8, progress: bool = True, rank: int = 0,
+                shard_size: int = SHARD_SIZE, batch_size: int = 8, progress: bool = True, rank: int = 0,
                 world_size: int = 1) -> Path:
     """Compute ``layers`` of ``teacher`` for every clip of ``manifest``; returns the keyed cache folder.
 
@@ -134,10 +135,9 @@ def build_cache(teacher: Teacher, manifest: str | Path, out_dir: str | Path, lay
 
 
 # ---- reading -----------------------------------------------------------------------------------------------
-def find_cache(root: str | Path, info: TeacherInfo, layers: list[int] | None = None) -> Path:
-    """The keyed folder under ``root`` (or ``root`` itself) built by a teacher declaring ``info`` and holding every
-    layer in ``layers`` (any layers when None); the smallest such cache wins."""
-    root = Path(root)
+def _matching_caches(root: Path, info: TeacherInfo, layers: list[int] | None) -> tuple[list[Path], list[Path]]:
+    """(caches under ``root`` of the teacher declaring ``info`` that hold every layer in ``layers``, fewest layers
+    first; every cache folder looked at)."""
     candidates = [root] if (root / "index.json").is_file() else sorted(p.parent for p in root.glob("*/index.json"))
     matches = []
     for folder in candidates:
@@ -145,12 +145,31 @@ def find_cache(root: str | Path, info: TeacherInfo, layers: list[int] | None = N
         same_teacher = idx.get("config_hash") == config_hash(info, idx.get("layers", []))
         if same_teacher and set(layers or []) <= set(idx["layers"]):
             matches.append((len(idx["layers"]), folder))
+    return [folder for _, folder in sorted(matches)], candidates
+
+
+def find_cache(root: str | Path, info: TeacherInfo, layers: list[int] | None = None) -> Path:
+    """The keyed folder under ``root`` (or ``root`` itself) built by a teacher declaring ``info`` and holding every
+    layer in ``layers`` (any layers when None); the smallest such cache wins."""
+    root = Path(root)
+    matches, candidates = _matching_caches(root, info, layers)
     if matches:
-        return min(matches)[1]
+        return matches[0]
     have = [c.name for c in candidates]
     raise CacheNotFound(f"no feature cache for teacher {info.name!r} (layers {layers or 'any'}) with a matching "
                         f"configuration under {root} (found: {have or 'none'}); build it with "
                         f"`usad cache --teacher {info.name} --manifest ... --out {root}`")
+
+
+def complete_cache_for(root: str | Path, info: TeacherInfo, layers: list[int], manifest: str | Path,
+                       shard_size: int = SHARD_SIZE) -> Path | None:
+    """A finished cache under ``root`` that building ``layers`` over ``manifest`` would only repeat: the same
+    teacher configuration, every layer of ``layers`` (perhaps more) and exactly the manifest's clips in the same
+    shards; the smallest such cache, or None. Lets a planner skip loading a teacher whose targets are all on disk
+    (a stage-2 run whose teacher's final layer a stage-1 cache already holds)."""
+    plan = index_mod.plan_shards(read_manifest(manifest), shard_size)
+    matches, _ = _matching_caches(Path(root), info, layers)
+    return next((folder for folder in matches if index_mod.is_complete(folder, plan)), None)
 
 
 class CachedTeacher(Teacher):
