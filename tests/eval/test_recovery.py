@@ -35,3 +35,19 @@ def test_linear_teacher_layer_is_recovered_and_noise_is_not():
     assert got[("t", "2")]["r2"] < 0.1
     assert got[("t25", "1")]["r2"] > 0.99 and got[("t25", "1")]["frames"] == files * T // 2
     assert all(r["encoder"] == "s" and r["domain"] == "speech" for r in rows)
+
+
+def test_each_ridge_strength_is_scored_as_if_fitted_and_predicted_on_its_own():
+    from usad.eval.recovery import ALPHAS, _inner_r2, _r2, _Ridge
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 12)) * rng.uniform(0.1, 5.0, 12) + rng.standard_normal(12)
+    y = {"a": x[:, :3] @ rng.standard_normal((3, 4)) + 0.5 * rng.standard_normal((300, 4)),
+         "b": rng.standard_normal((300, 2))}
+    fit = np.arange(300) < 180
+    ridge = _Ridge(x[fit])
+    got = _inner_r2(ridge, x[~fit], {k: v[fit] for k, v in y.items()}, {k: v[~fit] for k, v in y.items()})
+    for k, v in y.items():
+        direct = [_r2(v[~fit], ridge.predict(x[~fit], *ridge.weights(v[fit], a))) for a in ALPHAS]
+        np.testing.assert_allclose(got[k], direct, rtol=1e-9, atol=1e-9)
+    assert max(got["a"]) > 0.5 and max(got["b"]) < 0.1

@@ -9,6 +9,7 @@ from tests.conftest import require
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_resumes(tmp_path):
     from usad import Encoder
+    from usad.errors import ConfigError
     from usad.pipeline import DemoConfig, run_demo
     from usad.teachers.registry import check_teacher
 
@@ -22,7 +23,7 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path):
                      overrides=["student.overrides={dim: 64, num_layers: 2, num_heads: 2}",
                                 "data.max_duration=16.0", "optim.warmup_steps=2"],
                      stage1_overrides=[teachers, "student.warm_start=null"],   # a 64-wide student: no Whisper seed
-                     probe_tasks=["spoken_language", "note_pitch"], probe_seeds=(0,), probe_lrs=(1e-3,))
+                     probe_tasks=["spoken_language", "note_pitch", "note_events"], probe_seeds=(0,), probe_lrs=(1e-3,))
     logs = []
     summary = run_demo(cfg, log=logs.append)
 
@@ -53,9 +54,26 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path):
     assert "spoken_language" in report and "note_pitch" in report
     assert (run / "report" / "plots" / "scores.png").stat().st_size > 0
 
-    # a second run reuses the corpus, the caches and both trained stages
+    # teacher recovery ran for the students and controls, saying what it fitted
+    assert summary["recovery_r2"]["student"] and any(m.startswith("[recovery] student ->") for m in logs)
+
+    # a second run reuses the corpus, the caches, both trained stages and the recovery results
     logs.clear()
     again = run_demo(cfg, log=logs.append)
     assert any("stage 1: finished earlier" in m for m in logs)
     assert any("stage 2: finished earlier" in m for m in logs)
+    assert any(m.startswith("[recovery] student: read from") for m in logs)
     assert again["encoders_all"] == pytest.approx(summary["encoders_all"])
+    assert again["recovery_r2"] == summary["recovery_r2"]
+
+    # a finished stage is not passed off as a run with other settings
+    changed = DemoConfig(**{**cfg.__dict__, "overrides": cfg.overrides + ["optim.lr=1.0e-3"]})
+    with pytest.raises(ConfigError, match=r"stage 1: .* other settings .*optim\.lr"):
+        run_demo(changed, log=logs.append)
+
+    # without recovery the scores are the same and no recovery is reported
+    logs.clear()
+    cfg.recovery = False
+    bare = run_demo(cfg, log=logs.append)
+    assert bare["encoders_all"] == pytest.approx(summary["encoders_all"])
+    assert not bare["recovery_r2"] and not any("[recovery]" in m for m in logs)

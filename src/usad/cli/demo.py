@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--probe-seeds", type=comma_list(int), default="0", help="probe seeds [%(default)s]; e.g. 0,1,2")
     p.add_argument("--probe-lrs", type=comma_list(float), default="1e-3",
                    help="probe learning-rate grid [%(default)s]; e.g. 1e-4,1e-3,1e-2")
+    p.add_argument("--no-recovery", action="store_true",
+                   help="skip teacher recovery (how much of each teacher layer the students and controls hold); "
+                        "probe scores and PER are unchanged")
     p.add_argument("--seed", type=int, default=d.seed)
 
 
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = DemoConfig(out=args.out, corpus=args.corpus, size=args.size, device=args.device, stage1=args.stage1,
                      stage2=args.stage2, stage1_minutes=args.stage1_minutes, stage2_minutes=args.stage2_minutes,
                      overrides=overrides, seed=args.seed, probe_tasks=args.tasks,
-                     probe_seeds=args.probe_seeds, probe_lrs=args.probe_lrs)
+                     probe_seeds=args.probe_seeds, probe_lrs=args.probe_lrs, recovery=not args.no_recovery)
     summary = run_demo(cfg)
     report = Path(summary["report"])
     print()

@@ -236,7 +236,7 @@ def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str],
             f"from {cache_dir} (reuse_results=False recomputes them)")
     if recovery:
         t0 = time.perf_counter()
-        res.recovery = _recovery(res.encoders, frame_tests, res.tasks, probe_tasks, cache_dir, reuse_results)
+        res.recovery = _recovery(res.encoders, frame_tests, res.tasks, probe_tasks, cache_dir, reuse_results, log)
         res.timings["recovery"] = round(time.perf_counter() - t0, 2)
     write_report(res, out_dir, plots=plots)
     log(f"[probe] wrote {out_dir / 'report.md'} and {out_dir / 'results.json'}")
@@ -244,7 +244,7 @@ def run_probe_suite(suite_dir: str | Path, encoders: dict[str, str] | list[str],
 
 
 def _recovery(encoders: list[EncoderEntry], frame_tests, tasks: list[TaskEntry], probe_tasks: list[ProbeTask],
-              cache_dir: Path, reuse: bool) -> list[dict]:
+              cache_dir: Path, reuse: bool, log: Callable[[str], None] = lambda _m: None) -> list[dict]:
     """Teacher recovery of every non-teacher encoder, one encoder at a time so each one's rows can be kept."""
     from usad.eval.recovery import teacher_recovery
 
@@ -258,8 +258,11 @@ def _recovery(encoders: list[EncoderEntry], frame_tests, tasks: list[TaskEntry],
         path = recovery_path(cache_dir, e.identity, [(t.name, t.identity) for t in teachers], keys)
         got = load_recovery(path) if reuse else None
         if got is None:
-            got = teacher_recovery(teachers + [e], frame_tests, domains)
+            log(f"[recovery] {e.name}: how much of each teacher layer its features hold (ridge, test audio)")
+            got = teacher_recovery(teachers + [e], frame_tests, domains, log=log)
             save_recovery(path, got)
+        else:
+            log(f"[recovery] {e.name}: read from {path}")
         rows += [r | {"encoder": e.name} for r in got]
     return rows
 

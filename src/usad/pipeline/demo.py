@@ -39,6 +39,7 @@ class DemoConfig:
     probe_lrs: tuple = (1e-3,)
     probe_batch: int = 1024                     # probe minibatch (frames for frame-level tasks)
     probe_tasks: list[str] | None = None        # None = every task of the suite
+    recovery: bool = True                       # teacher recovery of the students and controls (a third of the time)
 
 
 def _log(msg: str) -> None:
@@ -130,12 +131,14 @@ def cache_targets(stages: list, device: str, log: Callable[[str], None] = _log) 
 
 # ---- 3. training -------------------------------------------------------------------------------------------
 def train_stage(dcfg, log: Callable[[str], None] = _log) -> Path:
-    """Train one stage unless its run folder holds a finished student; returns the student folder."""
+    """Train one stage unless its run folder holds a student finished with the same settings; returns the student
+    folder. A finished run with other settings (not only another budget) is refused, naming what differs."""
     from usad.distill.trainer import train
 
     out_dir = Path(dcfg.train.out_dir)
     student_dir = out_dir / "student"
     if (student_dir / "config.json").is_file() and (out_dir / "done.json").is_file():
+        _check_finished(dcfg, out_dir)
         log(f"stage {dcfg.stage}: finished earlier, reusing {student_dir}")
         return student_dir
     t = dcfg.train
@@ -147,6 +150,25 @@ def train_stage(dcfg, log: Callable[[str], None] = _log) -> Path:
                                                          "stopped_by": result.stopped_by,
                                                          "seconds": round(time.perf_counter() - t0, 1)}))
     return student_dir
+
+
+def _check_finished(dcfg, out_dir: Path) -> None:
+    """A finished stage is reused only for the settings it was trained with (its ``config.yaml``); the budget
+    (``train.max_minutes`` / ``max_steps``) may differ, since a finished run is not extended."""
+    import yaml
+
+    from usad.distill.resume import config_differences
+    from usad.errors import ConfigError
+
+    saved_path = out_dir / "config.yaml"
+    if not saved_path.is_file():
+        return
+    diffs = config_differences(yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {}, dcfg.to_dict())
+    if diffs:
+        listed = "; ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in diffs[:12])
+        raise ConfigError(f"stage {dcfg.stage}: {out_dir} holds a finished run trained with other settings "
+                          f"({len(diffs)} differ: {listed}); reusing it would report that run as this one. "
+                          f"Give another --out (or delete {out_dir}) to train with the new settings.")
 
 
 # ---- 4. probing --------------------------------------------------------------------------------------------
@@ -163,7 +185,7 @@ def probe(cfg: DemoConfig, suite: Path, student1: Path, student2: Path, teachers
     protocol = ProbeProtocol(lrs=tuple(cfg.probe_lrs), seeds=tuple(cfg.probe_seeds), batch_size=cfg.probe_batch)
     out = Path(cfg.out)
     return run_probe_suite(suite, encoders, out / "report", protocol=protocol, cache_dir=out / "probe-features",
-                           device=cfg.device, tasks=cfg.probe_tasks, log=log)
+                           device=cfg.device, tasks=cfg.probe_tasks, recovery=cfg.recovery, log=log)
 
 
 # ---- 5. report ---------------------------------------------------------------------------------------------
