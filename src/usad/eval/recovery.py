@@ -56,22 +56,32 @@ def _aligned(enc: list[torch.Tensor], r_enc: float, tea: list[torch.Tensor], r_t
 
 
 class _Ridge:
-    """Ridge regression for many alphas and targets from one eigendecomposition of the fitted half's Gram."""
+    """Ridge regression for many alphas and targets from one eigendecomposition of the fitted half's Gram.
+
+    Every solution is ``w = B (u / (s + alpha n))``: with more frames than features (primal) ``Z^T Z = V S V^T``,
+    ``B = V`` and ``u = V^T Z^T y_c``; with fewer frames than features (a teacher with one frame per 3 s) the
+    smaller ``Z Z^T = U S U^T`` is decomposed instead, ``B = Z^T U`` and ``u = U^T y_c`` (the same ``w``)."""
 
     def __init__(self, x: np.ndarray) -> None:
         self.mean, self.std = x.mean(0), x.std(0) + 1e-6
         z = (x - self.mean) / self.std
         self.z, self.n = z, len(z)
-        self.s, self.v = np.linalg.eigh(z.T @ z)
+        self.dual = z.shape[0] < z.shape[1]
+        if self.dual:
+            self.s, self.u = np.linalg.eigh(z @ z.T)
+            self.basis = z.T @ self.u
+        else:
+            self.s, self.basis = np.linalg.eigh(z.T @ z)
 
     def projected(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(V^T Z^T (y - mean), mean): the part of every ridge solution that does not depend on the strength."""
+        """(u, mean of y): the part of every ridge solution that does not depend on the strength."""
         ym = y.mean(0)
-        return self.v.T @ (self.z.T @ (y - ym)), ym
+        yc = y - ym
+        return (self.u.T @ yc if self.dual else self.basis.T @ (self.z.T @ yc)), ym
 
     def weights(self, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-        zty, ym = self.projected(y)
-        w = self.v @ (zty / (self.s + alpha * self.n)[:, None])
+        u, ym = self.projected(y)
+        w = self.basis @ (u / (self.s + alpha * self.n)[:, None])
         return w, ym
 
     def predict(self, x: np.ndarray, w: np.ndarray, ym: np.ndarray) -> np.ndarray:
@@ -92,9 +102,9 @@ def _cos(y: np.ndarray, pred: np.ndarray) -> float:
 def _inner_r2(ridge: _Ridge, x_val: np.ndarray, ys_fit: dict[str, np.ndarray], ys_val: dict[str, np.ndarray],
               alphas=ALPHAS) -> dict[str, list[float]]:
     """R-squared on ``x_val`` of the ridge fitted by ``ridge`` for every strength and target, equal to predicting
-    with each strength's weights: with P = Z_val V and c = u / (s + alpha n), the residual sum of squares is
+    with each strength's weights: with P = Z_val B and c = u / (s + alpha n), the residual sum of squares is
     |y_c|^2 - 2 <c, P^T y_c> + <c, P^T P c> (y_c: the held-out targets less the fitted mean)."""
-    p = ((x_val - ridge.mean) / ridge.std) @ ridge.v
+    p = ((x_val - ridge.mean) / ridge.std) @ ridge.basis
     ptp = p.T @ p
     out = {}
     for k, y_fit in ys_fit.items():
