@@ -54,7 +54,7 @@ def test_each_ridge_strength_is_scored_as_if_fitted_and_predicted_on_its_own():
 
 
 def test_fewer_frames_than_features_fit_the_same_ridge_through_the_smaller_gram():
-    from usad.eval.recovery import _Ridge
+    from usad.eval.recovery import ALPHAS, _inner_r2, _r2, _Ridge
 
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((30, 50)), rng.standard_normal((30, 3))
@@ -65,8 +65,6 @@ def test_fewer_frames_than_features_fit_the_same_ridge_through_the_smaller_gram(
         z = (x - x.mean(0)) / (x.std(0) + 1e-6)
         direct = np.linalg.solve(z.T @ z + alpha * len(z) * np.eye(50), z.T @ (y - y.mean(0)))
         np.testing.assert_allclose(w, direct, rtol=1e-7, atol=1e-9)
-    from usad.eval.recovery import ALPHAS, _inner_r2, _r2
-
     x_val, y_val = rng.standard_normal((20, 50)), rng.standard_normal((20, 3))
     got = _inner_r2(dual, x_val, {"a": y}, {"a": y_val})["a"]
     np.testing.assert_allclose(got, [_r2(y_val, dual.predict(x_val, *dual.weights(y, a))) for a in ALPHAS],

@@ -39,7 +39,7 @@ class DemoConfig:
     probe_lrs: tuple = (1e-3,)
     probe_batch: int = 1024                     # probe minibatch (frames for frame-level tasks)
     probe_tasks: list[str] | None = None        # None = every task of the suite
-    recovery: bool = True                       # teacher recovery of the students and controls (a third of the time)
+    recovery: bool = True                       # teacher recovery of the students and controls (False: skip it)
 
 
 def _log(msg: str) -> None:
