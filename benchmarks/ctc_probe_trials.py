@@ -5,10 +5,10 @@ settings and seeds, from the probe feature cache (no encoding unless a feature i
         --encoder "s1=student:runs/demo/stage1/student" --encoder "whisper-base=teacher:whisper-base,window=clip" \\
         --variant "base=" --variant "lr3=lr=3e-3" --seeds 0,1
 
-A variant is ``NAME=KEY=VALUE;KEY=VALUE`` over :class:`usad.eval.ctc.CTCConfig` fields (empty: the protocol's
-settings). Prints, per encoder, variant and seed, every layer's valid / test 1 - PER (x100) and the test score of
-the layer valid picks; writes ``OUT/ctc_trials.json``. A probe setting is only worth having if the layer valid
-picks and its test score do not change with the seed.
+A variant is ``NAME=KEY=VALUE;KEY=VALUE`` over :class:`usad.eval.ctc.CTCConfig` fields (empty: the settings the
+main job probes with, lr 1e-3). Prints, per encoder, variant and seed, every layer's valid / test 1 - PER (x100)
+and the test score of the layer valid picks; writes ``OUT/ctc_trials.json``. A probe setting is only worth
+having if the layer valid picks and its test score do not change with the seed.
 """
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     task = probe_task_from_hear(find_tasks(args.suite, [args.task])[0])
-    protocol = ProbeProtocol()
-    base = CTCConfig(max_steps=protocol.ctc_steps, weights_lr=protocol.weights_lr, lr=protocol.lrs[0])
+    protocol = ProbeProtocol()   # the main job's probe: lr 1e-3 (CTCConfig's default), the protocol's steps
+    base = CTCConfig(max_steps=protocol.ctc_steps, weights_lr=protocol.weights_lr)
     rows = []
     for enc in args.encoder:
         name, _, spec = enc.partition("=")
@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                 pick = max(range(len(layers)), key=lambda i: valid[i])
                 row = {"encoder": name, "variant": vname, "fields": fields, "seed": seed, "layers": layers,
                        "valid": valid, "test": test, "picked": layers[pick], "picked_test": test[pick],
-                       "best_steps": [p.steps for p in probes], "valid_loss": [p.valid_loss for p in probes], "seconds": round(time.perf_counter() - t0, 1)}
+                       "best_steps": [p.steps for p in probes], "valid_loss": [p.valid_loss for p in probes],
+                       "seconds": round(time.perf_counter() - t0, 1)}
                 rows.append(row)
                 print(f"{name:>14} {vname:>8} seed {seed}: "
                       + " ".join(f"{100 * v:.0f}/{100 * t:.0f}" for v, t in zip(valid, test))
