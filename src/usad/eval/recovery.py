@@ -130,24 +130,24 @@ def _recover(x: np.ndarray, ys: dict[str, np.ndarray], ids: np.ndarray) -> dict[
     for fit in (half, ~half):
         if fit.all() or not fit.any():
             continue
-        xf, idf = x[fit], ids[fit]
+        xf, idf, xs = x[fit], ids[fit], x[~fit]
+        yfs = {k: y[fit] for k, y in ys.items()}
         inner = (idf // 2) % 2 == 0
         inner_scores = {}
         if inner.any() and not inner.all():
-            inner_scores = _inner_r2(_Ridge(xf[inner]), xf[~inner], {k: y[fit][inner] for k, y in ys.items()},
-                                     {k: y[fit][~inner] for k, y in ys.items()})
+            inner_scores = _inner_r2(_Ridge(xf[inner]), xf[~inner], {k: yf[inner] for k, yf in yfs.items()},
+                                     {k: yf[~inner] for k, yf in yfs.items()})
         ridge = _Ridge(xf)
         for k, y in ys.items():
-            yf = y[fit]
             alpha = 1e-2
             scores = inner_scores.get(k)
             if scores is not None and not all(np.isnan(scores)):
                 alpha = ALPHAS[int(np.nanargmax(scores))]
-            w, ym = ridge.weights(yf, alpha)
-            pred = ridge.predict(x[~fit], w, ym)
-            got[k]["r2"].append(_r2(y[~fit], pred))
-            got[k]["cos"].append(_cos(y[~fit], pred))
-            got[k]["cos_floor"].append(_cos(y[~fit], np.broadcast_to(ym, y[~fit].shape)))
+            w, ym = ridge.weights(yfs[k], alpha)
+            pred, ys_ = ridge.predict(xs, w, ym), y[~fit]
+            got[k]["r2"].append(_r2(ys_, pred))
+            got[k]["cos"].append(_cos(ys_, pred))
+            got[k]["cos_floor"].append(_cos(ys_, np.broadcast_to(ym, ys_.shape)))
     return {k: {m: float(np.mean(v)) for m, v in d.items()} | {"frames": int(len(x))}
             for k, d in got.items() if d["r2"]}
 

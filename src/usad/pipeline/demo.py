@@ -157,7 +157,7 @@ def _check_finished(dcfg, out_dir: Path) -> None:
     (``train.max_minutes`` / ``max_steps``) may differ, since a finished run is not extended."""
     import yaml
 
-    from usad.distill.resume import config_differences
+    from usad.distill.resume import SHOWN, config_differences
     from usad.errors import ConfigError
 
     saved_path = out_dir / "config.yaml"
@@ -165,7 +165,7 @@ def _check_finished(dcfg, out_dir: Path) -> None:
         return
     diffs = config_differences(yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {}, dcfg.to_dict())
     if diffs:
-        listed = "; ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in diffs[:12])
+        listed = "; ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in diffs[:SHOWN])
         raise ConfigError(f"stage {dcfg.stage}: {out_dir} holds a finished run trained with other settings "
                           f"({len(diffs)} differ: {listed}); reusing it would report that run as this one. "
                           f"Give another --out (or delete {out_dir}) to train with the new settings.")
