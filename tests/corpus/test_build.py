@@ -45,15 +45,16 @@ def test_probe_tasks_are_valid_hear_and_a_rerun_does_no_audio_work(tiny, tmp_pat
         assert task.metadata["domain"] in ("speech", "music")
     kw_dir = tmp_path / "a" / "probe" / "spoken_keywords"
     kw = read_task(kw_dir)
-    assert kw.metadata["synthetic"]["test"] == 0.0 and kw.metadata["synthetic"]["train"] == 1.0
+    assert kw.metadata["synthetic"] == {"train": 1.0, "valid": 0.0, "test": 0.0}
     rows = _manifest(kw_dir)
-    test_voices = {r["speaker"] for r in rows if r["split"] == "test"}
-    train_voices = {r["speaker"] for r in rows if r["split"] != "test"}
-    assert len(test_voices) == 4 and not test_voices & train_voices        # four real asterisk voices, unseen
+    voices = {s: {r["speaker"] for r in rows if r["split"] == s} for s in ("train", "valid", "test")}
+    assert len(voices["test"]) == 3 and voices["valid"] == {"asterisk-June"}  # real voices: 3 to test, 1 to choose
+    assert not voices["test"] & (voices["train"] | voices["valid"]) and not voices["valid"] & voices["train"]
+    assert {r["language"] for r in rows if r["split"] == "valid"} == {"fr"}
     vocab = set(kw.vocabulary)
     assert {"0", "9", "a", "z", "alfa", "zulu"} <= vocab and len(vocab) == 62
     test_labels = {lab for ex in kw.splits["test"] for lab in ex.labels}
-    assert "charlie" in test_labels and len([r for r in rows if r["split"] == "test"]) >= 200
+    assert "charlie" in test_labels and len([r for r in rows if r["split"] == "test"]) >= 150
     events = read_task(tmp_path / "a" / "probe" / "note_events")
     assert events.embedding_type == "event" and all("start" in lab for ex in events.splits["test"]
                                                     for lab in ex.labels)

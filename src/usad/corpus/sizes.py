@@ -16,8 +16,8 @@ class SizeConfig:
     name: str
     language_per_class: Split3 | None     # spoken_language clips per language
     speaker_per_class: Split3 | None      # speaker_id clips per speaker
-    keywords: tuple[int, int, int | None]  # spoken_keywords per keyword: espeak-ng clips in train, valid; real
-                                           # recordings in test (None: all of them)
+    keywords: tuple[int, int | None, int | None]  # spoken_keywords per keyword: espeak-ng clips in train; real
+                                           # recordings of the valid voice, of the test voices (None: all)
     phonemes: Split3 | None               # phonemes utterances per split
     instrument_per_program: Split3        # instrument_family clips per GM program of each split
     pitch_programs: Split3                # note_pitch GM programs per split (all 37 pitches each)
@@ -38,12 +38,12 @@ SIZES = {
     # default: >= 200 test items per task where the source allows (sound_detection 100, note_events 80 files,
     # sound_event every real clip) at ~110 min of probe audio; phonemes valid has 53 usable minor-character lines
     "default": SizeConfig(
-        "default", language_per_class=(12, 6, 30), speaker_per_class=(4, 2, 9), keywords=(4, 2, None),
+        "default", language_per_class=(12, 6, 30), speaker_per_class=(4, 2, 9), keywords=(4, None, None),
         phonemes=(240, 70, 210), instrument_per_program=(2, 3, 9), pitch_programs=(5, 2, 6),
         style_per_class=(20, 8, 50), segments_per_score=2, sound_real_max=None, detection_scenes=(50, 20, 100),
         event_files=(60, 20, 80), train_seconds_per_domain=900.0),
     "full": SizeConfig(
-        "full", language_per_class=None, speaker_per_class=None, keywords=(12, 4, None), phonemes=None,
+        "full", language_per_class=None, speaker_per_class=None, keywords=(12, None, None), phonemes=None,
         instrument_per_program=(8, 8, 12), pitch_programs=(40, 8, 20), style_per_class=None, segments_per_score=4,
         sound_real_max=None, detection_scenes=(400, 100, 400), event_files=(200, 48, 100),
         train_seconds_per_domain=None),
