@@ -14,6 +14,7 @@ from usad.corpus.hear import read_task
 from usad.corpus.locate import locate
 from usad.manifest import CORPUS_FIELDS, read_manifest
 from usad.corpus.sizes import SIZES
+from usad.corpus.training import plan_speech
 
 pytestmark = pytest.mark.slow
 TINY = dataclasses.replace(SIZES["small"], name="small", keywords=(1, 1, None), pitch_programs=(2, 1, 1),
@@ -147,6 +148,24 @@ def test_training_corpus_is_deterministic_and_excludes_probe_test_sources(tiny, 
     sound_real = {r["id"] for r in _manifest(probe / "sound_event")}
     scene_parts = {e for r in _manifest(probe / "sound_detection") if r["split"] == "test" for e in r["effects"]}
     assert sound_real and not (sound_real | scene_parts) & train_ids
+
+
+def test_training_corpus_leaves_out_the_keyword_valid_voice_recordings(tiny, tmp_path, monkeypatch):
+    # the keywords task chooses its layer on a real voice: those recordings must be as unheard as the test ones
+    require(locate("asterisk") is not None and locate("asterisk_text") is not None and locate("espeak") is not None,
+            "apt-get install asterisk-core-sounds-fr-wav asterisk-core-sounds-fr espeak-ng")
+    seen = {}
+
+    def spy(ctx, exclude):
+        seen.update(ctx=ctx, exclude=set(exclude))
+        return plan_speech(ctx, exclude)
+
+    monkeypatch.setattr(build_mod, "plan_speech", spy)
+    build_mod.build(tmp_path, size="small", seed=0, only="train,spoken_keywords", progress=False)
+    plan = build_mod.TASKS["spoken_keywords"](seen["ctx"])
+    valid = [e for e in plan.entries if e.split == "valid"]
+    assert valid and not any(e.clip.synthetic for e in valid)
+    assert all(k in seen["exclude"] for e in valid + plan.test_entries() for k in e.clip.material_keys)
 
 
 def test_train_minutes_grows_the_training_corpus_as_a_superset(tiny, tmp_path):

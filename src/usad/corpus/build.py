@@ -117,7 +117,7 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
 
     # 1. plan the tasks (no audio work); with the training corpus, plan them all so it can exclude every
     #    probe-test source (every clip of a k-fold task is a test item of some fold; a scene excludes the real
-    #    effects mixed into it)
+    #    effects mixed into it) and any other split a task keeps unheard
     planned: dict[str, ProbeTaskPlan] = {}
     for name, fn in TASKS.items():
         if name not in selected and TRAIN not in selected:
@@ -125,7 +125,7 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
         task = fn(ctx)
         if task is not None and task.entries:
             planned[name] = task
-    test_keys = {k for t in planned.values() for e in t.test_entries() for k in e.clip.material_keys}
+    test_keys = {k for t in planned.values() for e in t.unheard_entries() for k in e.clip.material_keys}
     train_plan: dict[str, tuple[list[Clip], dict[str, float]]] = {}
     if TRAIN in selected:
         train_plan = {"speech": plan_speech(ctx, test_keys), "sound": plan_sound(ctx, test_keys),

@@ -46,6 +46,7 @@ class ProbeTaskPlan:
     entries: list[ProbeEntry] = field(default_factory=list)
     nfolds: int = 0
     extra_metadata: dict[str, Any] = field(default_factory=dict)
+    also_unheard: tuple[str, ...] = ()   # splits besides test whose sources the training corpus leaves out too
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -62,6 +63,11 @@ class ProbeTaskPlan:
     def test_entries(self) -> list[ProbeEntry]:
         """Entries scored as test items: the test split, or every entry of a k-fold task (each fold is tested)."""
         return list(self.entries) if self.nfolds else [e for e in self.entries if e.split == "test"]
+
+    def unheard_entries(self) -> list[ProbeEntry]:
+        """Entries whose sources the training corpus must not contain: the test items, and the splits named in
+        ``also_unheard`` (a valid voice meant to be new to the encoder, as the test voices are)."""
+        return self.test_entries() + [e for e in self.entries if e.split in self.also_unheard]
 
     def vocabulary(self) -> list[str]:
         return sorted({lab["label"] if isinstance(lab, dict) else lab for e in self.entries for lab in e.labels})

@@ -2,10 +2,11 @@
 
 Train = espeak-ng voices only, speaking each language's own text from the asterisk transcripts. Valid = the real
 asterisk recordings of the French voice; test = every other real asterisk recording of a keyword (en, es, it, ru:
-three voices, en and es are one woman). So no test voice is heard in training or validation, and the layer and
+three voices, en and es are one woman). So the probe hears no test or valid voice in training, and the layer and
 learning rate are chosen on real speech, as the test is scored (a synthetic valid split picked layers that did not
-transfer to real voices). Without the French prompts, valid falls back to two held-out espeak-ng variants. A
-label is the keyword whatever the language ("7" for "seven", "sept" and "семь").
+transfer to real voices). The training corpus leaves out the recordings of both real splits (the voices' other
+prompts stay in it, for valid and test alike). Without the French prompts, valid falls back to two held-out
+espeak-ng variants. A label is the keyword whatever the language ("7" for "seven", "sept" and "семь").
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ SPELLINGS["whiskey"].add("whisky")
 SPELLINGS["echo"].add("eco")      # the Spanish spelling, as "Alfa" for alpha
 LANGUAGES = asterisk.LANGUAGES
 TRAIN_VARIANTS = ["m1", "f1", "m3", "f3", "klatt", "m2", "f2", "croak"]
-VALID_VARIANTS = ["m5", "f5"]      # only when the valid voice's recordings are not installed
+VALID_VARIANTS = ["m5", "f5"]      # only when the valid voice's recordings are not installed: then
+FALLBACK_VALID_PER_KEYWORD = 2      # this many clips of them per keyword
 VALID_LANGUAGE = "fr"               # its asterisk voice (June) is heard nowhere else
 
 
@@ -114,7 +116,9 @@ def spoken_keywords(ctx: BuildContext) -> ProbeTaskPlan | None:
     label_of = lambda e: e.labels[0]  # noqa: E731
     valid = take_balanced([e for e in entries if e.split == "valid"], label_of, n_valid, ctx.seed)
     entries = valid + take_balanced([e for e in entries if e.split == "test"], label_of, n_test, ctx.seed)
-    splits = [("train", TRAIN_VARIANTS, n_train)] + ([] if valid else [("valid", VALID_VARIANTS, n_valid or 1)])
+    splits = [("train", TRAIN_VARIANTS, n_train)]
+    if not valid:
+        splits.append(("valid", VALID_VARIANTS, FALLBACK_VALID_PER_KEYWORD))
     for kind, labels in (("digit", DIGITS), ("letter", LETTERS), ("nato", NATO)):
         for label in labels:
             for split, variants, n in splits:
@@ -126,4 +130,5 @@ def spoken_keywords(ctx: BuildContext) -> ProbeTaskPlan | None:
         "spoken_keywords", "speech", "Spoken keyword: digit 0-9, letter name a-z or NATO spelling word alfa-zulu "
         "(62 classes; the label is the keyword whatever the language: en, es, fr, it, ru).",
         f"by voice: train = espeak-ng voices; {valid_text}; test = the other real asterisk recordings of a keyword "
-        "(the voices of en/es, it and ru)", sample_duration=2.0, entries=entries)
+        "(the voices of en/es, it and ru)", sample_duration=2.0, entries=entries,
+        also_unheard=("valid",) if valid else ())
