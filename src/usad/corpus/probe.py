@@ -66,7 +66,7 @@ class ProbeTaskPlan:
 
     def unheard_entries(self) -> list[ProbeEntry]:
         """Entries whose sources the training corpus must not contain: the test items, and the splits named in
-        ``also_unheard`` (a valid voice meant to be new to the encoder, as the test voices are)."""
+        ``also_unheard`` (real recordings a task chooses on, kept as unheard as its test recordings)."""
         return self.test_entries() + [e for e in self.entries if e.split in self.also_unheard]
 
     def vocabulary(self) -> list[str]:
