@@ -125,11 +125,11 @@ def build(out: str | Path, size: str = "default", seed: int = 0, only: str | lis
         task = fn(ctx)
         if task is not None and task.entries:
             planned[name] = task
-    test_keys = {k for t in planned.values() for e in t.unheard_entries() for k in e.clip.material_keys}
+    unheard_keys = {k for t in planned.values() for e in t.unheard_entries() for k in e.clip.material_keys}
     train_plan: dict[str, tuple[list[Clip], dict[str, float]]] = {}
     if TRAIN in selected:
-        train_plan = {"speech": plan_speech(ctx, test_keys), "sound": plan_sound(ctx, test_keys),
-                      "music": plan_music(ctx, test_keys)}
+        train_plan = {"speech": plan_speech(ctx, unheard_keys), "sound": plan_sound(ctx, unheard_keys),
+                      "music": plan_music(ctx, unheard_keys)}
 
     total = sum(len(t.entries) for n, t in planned.items() if n in selected)
     total += sum(len(c) for c, _ in train_plan.values())

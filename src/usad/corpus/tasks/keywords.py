@@ -130,5 +130,4 @@ def spoken_keywords(ctx: BuildContext) -> ProbeTaskPlan | None:
         "spoken_keywords", "speech", "Spoken keyword: digit 0-9, letter name a-z or NATO spelling word alfa-zulu "
         "(62 classes; the label is the keyword whatever the language: en, es, fr, it, ru).",
         f"by voice: train = espeak-ng voices; {valid_text}; test = the other real asterisk recordings of a keyword "
-        "(the voices of en/es, it and ru)", sample_duration=2.0, entries=entries,
-        also_unheard=("valid",) if valid else ())
+        "(the voices of en/es, it and ru)", sample_duration=2.0, entries=entries, also_unheard=("valid",))
