@@ -72,6 +72,8 @@ def test_kfold_task_rotates_folds(tmp_path, capsys):
     assert rc == 0, err
     res = json.loads((tmp_path / "out" / "results.json").read_text())
     assert res["scores"]["teacher:test:8x1@50"]["pitch_class"]["extra"]["folds"] == 3
+    # every item is a test item once: the report counts all of them (6 + 4 + 4), not "?"
+    assert "pitch_class 14 in 3 folds" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_unknown_encoder_spec_and_missing_student_are_reported(tmp_path, capsys):

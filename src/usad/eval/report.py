@@ -75,9 +75,15 @@ def markdown(res: Results) -> str:
                                                                                      t.metric))
         rows.append(row)
     lines += _table(head, rows)
-    sizes = ", ".join(f"{t.name} {res.task_table()[t.name].get('n_test', '?')}"
-                      + (f" in {res.task_table()[t.name]['folds']} folds" if res.task_table()[t.name].get('folds')
-                         else "") for t in tasks)
+    table = res.task_table()
+
+    def n_items(t) -> str:
+        row = table[t.name]
+        if row.get("folds"):   # cross-validated: every item is a test item once
+            return f"{sum((row.get('sizes') or {}).values()) or '?'} in {row['folds']} folds"
+        return str(row.get("n_test", "?"))
+
+    sizes = ", ".join(f"{t.name} {n_items(t)}" for t in tasks)
     lines += ["", f"Test items per task: {sizes}.", ""]
 
     lines += ["## Domain averages (x100; phonemes enter as 100 - PER) and the best specialist", ""]
