@@ -86,6 +86,7 @@ def test_students_get_a_random_init_twin_and_the_report_says_what_training_added
     assert cmp["verdict"] in ("higher", "lower", "not distinguishable")
     md = (tmp_path / "out" / "report.md").read_text()
     assert "What training added over the controls" in md and "| s | random-init (run) |" in md
+    assert "Students against each other" not in md   # one student: nothing to pair it with
     # the spectral control reads the front end: one layer, mean and std per bin for clip tasks
     r = res.scores["spectral stats"]["pitch_class"]
     assert r.layers == ["fbank"] and r.headline.reads == "layer fbank"

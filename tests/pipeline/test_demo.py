@@ -50,8 +50,14 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path):
         assert row["vs_random_init"]["verdict"] in ("higher", "lower", "not distinguishable")
     assert summary["tasks"]["note_pitch"]["scores"]["student"]["ci95"] is not None
     assert summary["recipes"]["stage1"]["loss"]["target_norm"] == "standardize"
+    # stage 2 is measured against the stage-1 student it started from, paired, in the summary and the report
+    s2 = summary["stage2_vs_stage1"]
+    assert set(s2) == {"speech", "music", "all"}
+    lo, hi = s2["all"]["diff_ci95"]
+    assert lo <= hi and s2["all"]["verdict"] in ("higher", "lower", "not distinguishable")
     report = (run / "report" / "report.md").read_text()
     assert "spoken_language" in report and "note_pitch" in report
+    assert "| student | student (stage 1) |" in report.split("## Students against each other")[1]
     assert (run / "report" / "plots" / "scores.png").stat().st_size > 0
 
     # teacher recovery ran for the students and controls, saying what it fitted

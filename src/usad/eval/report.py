@@ -40,6 +40,15 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+def _compared(res: Results, a: str, b: str, domain: str) -> str:
+    """'a - b [lo, hi] verdict' on a domain, x100, or '-' where either has no replicates."""
+    cmp = res.compare(a, b, domain)
+    if cmp is None:
+        return "-"
+    lo, hi = cmp["diff_ci95"]
+    return f"{100 * cmp['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] {cmp['verdict']}"
+
+
 def ranking(res: Results, domain: str) -> tuple[list[str], list[str], list[str]]:
     """(leaders, not distinguishable from the leader, distinguishably below it) on a domain average."""
     avg = res.domain_averages()
@@ -109,16 +118,18 @@ def markdown(res: Results) -> str:
                   "Student minus control, domain average x100, with the paired 95% interval of the difference; the "
                   "verdict compares the two encoders' own intervals.", ""]
         head = ["student", "control"] + doms + ["all tasks"]
-        rows = []
-        for s in students:
-            for c in res.controls_of(s.name):
-                row = [s.name, c]
-                for d in doms + ["all"]:
-                    cmp = res.compare(s.name, c, d)
-                    row.append("-" if cmp is None else
-                               f"{100 * cmp['diff']:+.1f} [{100 * cmp['diff_ci95'][0]:+.1f}, "
-                               f"{100 * cmp['diff_ci95'][1]:+.1f}] {cmp['verdict']}")
-                rows.append(row)
+        rows = [[s.name, c] + [_compared(res, s.name, c, d) for d in doms + ["all"]]
+                for s in students for c in res.controls_of(s.name)]
+        lines += _table(head, rows)
+
+    if 2 <= len(students) <= 4:   # e.g. stage 2 against the stage-1 student it started from
+        lines += ["", "## Students against each other", "",
+                  "Each student minus one listed before it, domain average x100, with the paired 95% interval of "
+                  "the difference (same test items, same bootstrap replicates); the verdict compares the two "
+                  "encoders' own intervals.", ""]
+        head = ["student", "against"] + doms + ["all tasks"]
+        rows = [[b.name, a.name] + [_compared(res, b.name, a.name, d) for d in doms + ["all"]]
+                for i, a in enumerate(students) for b in students[i + 1:]]
         lines += _table(head, rows)
 
     if res.recovery:

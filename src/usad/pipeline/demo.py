@@ -194,6 +194,9 @@ def write_summary(cfg: DemoConfig, results, stage1, stage2, student_dir: Path, t
     out = Path(cfg.out)
     summary = goal_summary(results, student="student")
     summary["training"] = {f"stage{i}": json.loads((out / f"stage{i}" / "done.json").read_text()) for i in (1, 2)}
+    # whether stage 2 kept what stage 1 gained: paired differences per domain, with the verdict of the intervals
+    summary["stage2_vs_stage1"] = {d: results.compare("student", "student (stage 1)", d)
+                                   for d in results.domains() + ["all"]}
     summary.update({"config": asdict(cfg), "recipes": {"stage1": stage1.to_dict(), "stage2": stage2.to_dict()},
                     "timings": timings, "student_dir": str(student_dir), "report": str(out / "report" / "report.md")})
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=str))
