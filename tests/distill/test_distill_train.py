@@ -216,3 +216,23 @@ def test_stage2_starts_from_stage1_weights_with_new_last_layer_heads(tmp_path):
     out = Encoder.from_pretrained(tmp_path / "stage2" / "student").state_dict()
     assert all(torch.equal(v, out[k]) for k, v in stage1.state_dict().items())
     assert result.step == 0
+
+
+def test_freeze_keeps_matched_student_weights_and_rejects_a_pattern_that_matches_nothing(tmp_path):
+    from usad.distill.trainer import train
+    from usad.errors import ConfigError
+
+    manifest = write_corpus(tmp_path / "corpus", n=6)
+    cfg = tiny_config(manifest, tmp_path / "run", max_steps=3)
+    cfg["optim"]["freeze"] = ["subsampler.*", "blocks.0.attn*"]
+    train(load_config(cfg))
+    end = Encoder.from_pretrained(tmp_path / "run" / "student").state_dict()
+    torch.manual_seed(0)   # the trainer's seed: the same random initial student
+    start = Encoder.from_preset("small", **TINY_STUDENT["overrides"]).state_dict()
+    frozen = [k for k in start if k.startswith("subsampler.") or k.startswith("blocks.0.attn")]
+    assert frozen and all(torch.equal(start[k], end[k]) for k in frozen)
+    assert not torch.equal(start["blocks.1.ffn.0.weight"], end["blocks.1.ffn.0.weight"])
+    cfg["optim"]["freeze"] = ["spectral.*"]   # this student has no spectral branch
+    cfg["train"]["out_dir"] = str(tmp_path / "run2")
+    with pytest.raises(ConfigError, match="spectral.*matches no student parameter"):
+        train(load_config(cfg))

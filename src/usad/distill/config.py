@@ -83,6 +83,8 @@ class OptimConfig:
     decay_over: str = "auto"                   # steps | time | auto (time when train.max_minutes is set)
     student_lr_scale: float = 1.0              # LR = lr x this for the student's pretrained weights (set by a
                                                # warm start or init_from); heads and random weights keep lr
+    freeze: list = field(default_factory=list)  # fnmatch patterns over the student's parameter names
+                                               # (e.g. "spectral.subsampler.*"): those keep their initial values
 
 
 @dataclass
@@ -311,6 +313,9 @@ def validate(cfg: DistillConfig) -> None:
     for key, value, ok, rule in checks:
         if not ok:
             raise ConfigError(f"config {key} must be {rule}, got {value!r}")
+    if not isinstance(o.freeze, (list, tuple)) or not all(isinstance(x, str) and x for x in o.freeze):
+        raise ConfigError(f"config optim.freeze must be a list of parameter-name patterns (e.g. "
+                          f"['spectral.subsampler.*']), got {o.freeze!r}")
     if o.decay_over not in ("auto", "steps", "time"):
         raise ConfigError(f"config optim.decay_over must be auto|steps|time, got {o.decay_over!r}")
     if t.precision not in ("auto", "bf16", "fp32"):

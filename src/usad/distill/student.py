@@ -74,14 +74,38 @@ class DistillModel(nn.Module):
         return self.heads(out.hidden_states), out.mask
 
 
+def freeze_student(student: Encoder, patterns: list[str]) -> list[str]:
+    """Stop training the student's parameters whose names (as in ``student.named_parameters()``, e.g.
+    ``spectral.subsampler.conv1.weight``) match any of the fnmatch ``patterns`` (``optim.freeze``): they keep the
+    values they start with (random, copied or loaded). Call before wrapping the model for DDP/FSDP. Returns the
+    frozen names; ConfigError for a pattern that matches nothing, so a misspelt name does not train silently."""
+    import fnmatch
+
+    from usad.errors import ConfigError
+
+    params = dict(student.named_parameters())
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(n, pattern) for n in params):
+            prefixes = sorted({n.split(".")[0] for n in params})
+            raise ConfigError(f"optim.freeze: {pattern!r} matches no student parameter; names look like "
+                              f"{next(iter(params))!r} (top-level modules: {', '.join(prefixes)})")
+    frozen = [n for n in params if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+    for name in frozen:
+        params[name].requires_grad_(False)
+    return frozen
+
+
 def param_groups(model: nn.Module, optim_cfg) -> list[dict]:
     """AdamW parameter groups: the student's pretrained parameters (``pretrained_names``: set by ``init_from`` or a
     warm start) at ``lr x optim.student_lr_scale``; the heads and every parameter that starts random at ``lr``.
-    Names are matched under any wrapper (DDP ``module.``, ``torch.compile``)."""
+    Names are matched under any wrapper (DDP ``module.``, ``torch.compile``). Frozen parameters
+    (:func:`freeze_student`) are left out."""
     student = next(m.student for m in model.modules() if isinstance(m, DistillModel))
     pretrained = getattr(student, "pretrained_names", frozenset())
     slow, fast = [], []
     for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
         local = ("." + name).split(".student.", 1)
         (slow if len(local) == 2 and local[1] in pretrained else fast).append(p)
     scale = optim_cfg.student_lr_scale

@@ -34,7 +34,8 @@ from usad.distill.objective import ObjectiveResult, loss_step
 from usad.distill.progress import Clock, ProgressLog, Window
 from usad.distill.resume import check_resume
 from usad.distill.sharded_checkpoint import restore_weights
-from usad.distill.student import DistillModel, build_student, export_run, param_groups, student_config
+from usad.distill.student import (DistillModel, build_student, export_run, freeze_student, param_groups,
+                                  student_config)
 from usad.distill.teacher_set import build_teachers
 from usad.distill.train_stream import open_stream
 from usad.distill.weights import domain_weights
@@ -100,6 +101,11 @@ class DistillRecipe:
         self.scales = {t.name: t.weight for t in cfg.teachers}
         seed_everything(tc.seed)  # loading teachers may draw random numbers; the student must not depend on that
         student = build_student(cfg.student)
+        frozen = freeze_student(student, list(oc.freeze))
+        if frozen and env.is_main:
+            weights = sum(p.numel() for p in student.parameters() if not p.requires_grad)
+            print(f"optim.freeze: {len(frozen)} student parameters keep their initial values ({weights:,} weights)",
+                  flush=True)
         self.heads = HeadSet(student.config.dim, {s.name: s.pairs for s in self.slots},
                              {s.name: s.dims for s in self.slots}, cfg.heads.hidden)
         self.model = DistillModel(student, self.heads).to(env.device)
