@@ -22,7 +22,8 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path):
                      stage1_minutes=0.25, stage2_minutes=0.15,
                      overrides=["student.overrides={dim: 64, num_layers: 2, num_heads: 2}",
                                 "data.max_duration=16.0", "optim.warmup_steps=2"],
-                     stage1_overrides=[teachers, "student.warm_start=null"],   # a 64-wide student: no Whisper seed
+                     # a 64-wide student: no Whisper seed, no spectral branch to freeze
+                     stage1_overrides=[teachers, "student.warm_start=null", "optim.freeze=[]"],
                      probe_tasks=["spoken_language", "note_pitch", "note_events"], probe_seeds=(0,), probe_lrs=(1e-3,))
     logs = []
     summary = run_demo(cfg, log=logs.append)
