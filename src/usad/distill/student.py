@@ -1,6 +1,7 @@
 """Student side of a run: building/initialising the encoder, the student+heads module, saving the results."""
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ from usad.distill.config import StudentConfig
 from usad.distill.heads import HeadSet
 from usad.distill.mapping import LayerPair
 from usad.checkpoint import read_config
-from usad.errors import UsadError
+from usad.errors import ConfigError, UsadError
 from usad.io import atomic_write_text, save_safetensors
 from usad.model import Encoder, EncoderConfig
 from usad.model.config import preset_config
@@ -79,10 +80,6 @@ def freeze_student(student: Encoder, patterns: list[str]) -> list[str]:
     ``spectral.subsampler.conv1.weight``) match any of the fnmatch ``patterns`` (``optim.freeze``): they keep the
     values they start with (random, copied or loaded). Call before wrapping the model for DDP/FSDP. Returns the
     frozen names; ConfigError for a pattern that matches nothing, so a misspelt name does not train silently."""
-    import fnmatch
-
-    from usad.errors import ConfigError
-
     params = dict(student.named_parameters())
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(n, pattern) for n in params):
