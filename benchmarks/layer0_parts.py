@@ -12,18 +12,12 @@ probe protocol: compare its numbers with each other, not with the report's.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 PARTS = ("sum", "stem", "spectral")
-
-
-def _items(task_dir: Path, split: str) -> list[tuple[Path, str]]:
-    labels = json.loads((task_dir / f"{split}.json").read_text())
-    return [(task_dir / "16000" / split / name, str(lab[0])) for name, lab in labels.items()]
 
 
 @torch.no_grad()
@@ -42,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from usad import load_audio
     from usad.encoders import parse_spec, student_encoder
+    from usad.eval.suite import probe_task_from_hear
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--suite", default="data/corpus/probe")
@@ -50,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="student:DIR or random:DIR (the same shape, random weights, seed 0)")
     args = p.parse_args(argv)
 
-    task_dir = Path(args.suite) / args.task
-    splits = {s: _items(task_dir, s) for s in ("train", "valid", "test")}
+    task = probe_task_from_hear(Path(args.suite) / args.task)
+    if task.embedding_type != "scene" or not {"train", "valid", "test"} <= set(task.splits):
+        raise SystemExit(f"{args.task}: needs a clip-level task with train/valid/test splits")
+    splits = {s: task.splits[s] for s in ("train", "valid", "test")}
     for enc in args.encoder:
         name, _, spec = enc.partition("=")
         model = student_encoder(parse_spec(spec)).eval()
@@ -59,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{name}: no spectral branch (student.overrides.spectral_branch); nothing to split")
         feats = {part: {} for part in PARTS}
         for split, items in splits.items():
-            rows = [_parts(model, load_audio(str(path))[None]) for path, _ in items]
+            rows = [_parts(model, load_audio(str(clip.path))[None]) for clip in items]
             for part in PARTS:
                 feats[part][split] = np.stack([r[part] for r in rows])
-        y = {s: [lab for _, lab in items] for s, items in splits.items()}
+        y = {s: [clip.labels[0] for clip in items] for s, items in splits.items()}
         for part in PARTS:
             x = feats[part]
             scale = StandardScaler().fit(x["train"])
