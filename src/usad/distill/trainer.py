@@ -121,6 +121,7 @@ class DistillRecipe:
             if cfg.heads.init == "ridge" and resume_from is None:   # a resumed run has its trained heads
                 self._fit_heads(cuts)
         self.num_params = sum(p.numel() for p in self.model.parameters())
+        self.num_trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         self.wrapped = wrap_model(self.model, tc.fsdp, env, self.bf16)
         fused = oc.fused if oc.fused is not None else env.device.type == "cuda"
         self.optimizer = torch.optim.AdamW(param_groups(self.wrapped, oc), lr=oc.lr, betas=tuple(oc.betas),
@@ -223,7 +224,8 @@ class DistillRecipe:
                 for k, v in res.per_teacher.items():
                     step_teach[k] = step_teach.get(k, 0.0) + v / oc.grad_accum
                 self.window.audio += batch.seconds * env.world_size
-                self.window.flops += train_flops(self.num_params, config.num_layers, config.dim, res.student_frames)
+                self.window.flops += train_flops(self.num_params, config.num_layers, config.dim, res.student_frames,
+                                                 self.num_trainable)
             if oc.clip_norm and oc.clip_norm > 0:
                 torch.nn.utils.clip_grad_norm_(self.wrapped.parameters(), oc.clip_norm)
             self.optimizer.step()
