@@ -81,14 +81,15 @@ def freeze_student(student: Encoder, patterns: list[str]) -> list[str]:
     values they start with (random, copied or loaded). Call before wrapping the model for DDP/FSDP. Returns the
     frozen names; ConfigError for a pattern that matches nothing, so a misspelt name does not train silently."""
     params = dict(student.named_parameters())
-    frozen: list[str] = []
+    matched: set[str] = set()
     for pattern in patterns:
-        matched = [n for n in params if fnmatch.fnmatchcase(n, pattern)]
-        if not matched:
+        hits = {n for n in params if fnmatch.fnmatchcase(n, pattern)}
+        if not hits:
             prefixes = sorted({n.split(".")[0] for n in params})
             raise ConfigError(f"optim.freeze: {pattern!r} matches no student parameter; names look like "
                               f"{next(iter(params))!r} (top-level modules: {', '.join(prefixes)})")
-        frozen += [n for n in matched if n not in frozen]
+        matched |= hits
+    frozen = [n for n in params if n in matched]   # in the model's order
     for name in frozen:
         params[name].requires_grad_(False)
     return frozen
