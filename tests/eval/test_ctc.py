@@ -80,3 +80,19 @@ def test_restarts_keep_the_head_best_on_valid_for_each_layer():
     for a, b in zip(one, three):
         assert b.valid_loss <= a.valid_loss + 1e-6
     assert three[0].valid_loss < three[1].valid_loss   # and layers keep their own heads
+
+
+def test_weight_decay_shrinks_the_head_and_leaves_the_layer_weights_alone():
+    from usad.eval.ctc import train_ctc_per_layer
+
+    tr, va = _split(40, 0), _split(12, 1)
+    stack = lambda s: SequenceSplit(torch.stack([s.x, s.x.flip(0)], 1), s.offsets, s.tokens)  # noqa: E731
+    cfg = dict(lr=1e-2, max_steps=100, min_steps=100, eval_every=50, restarts=1)
+    norms = {}
+    for wd in (0.0, 1.0):
+        per_layer = train_ctc_per_layer(stack(tr), stack(va), V, 50.0, CTCConfig(weight_decay=wd, **cfg))
+        norms[wd] = [float(p.head.head.weight.norm()) for p in per_layer]
+    assert all(b < 0.8 * a for a, b in zip(norms[0.0], norms[1.0]))
+    mixed = train_ctc_probe(stack(tr), stack(va), V, 50.0, CTCConfig(weight_decay=1.0, **cfg))
+    w = mixed.layer_weights()
+    assert abs(sum(w) - 1.0) < 1e-5 and int(np.argmax(w)) == 0   # the mix still learns which layer reads tokens

@@ -43,6 +43,7 @@ class CTCConfig:
     rate: float = 50.0            # every encoder's frames are brought to this rate
     blank_bias: float = 0.0       # > 0 starts the blank logit higher (it slowed learning in our trials)
     restarts: int = 2             # heads from different random inits trained side by side; the best on valid kept
+    weight_decay: float = 0.0     # L2 penalty on the linear head (not on the layer weights)
 
 
 @dataclass
@@ -151,7 +152,8 @@ def train_ctc_probe(train: SequenceSplit, valid: SequenceSplit, vocab: int, fram
     torch.manual_seed(cfg.seed)
     heads = nn.ModuleList(CTCHead(train.x.shape[-1], vocab, num_layers, cfg.blank_bias)
                           for _ in range(max(1, cfg.restarts)))
-    groups = [{"params": [p for h in heads for p in h.head.parameters()], "lr": cfg.lr}]
+    groups = [{"params": [p for h in heads for p in h.head.parameters()], "lr": cfg.lr,
+               "weight_decay": cfg.weight_decay}]
     if num_layers:
         groups.append({"params": [p for h in heads for p in h.mix.parameters()], "lr": cfg.weights_lr})
     states = [lambda h=h: {k: v.detach().clone() for k, v in h.state_dict().items()} for h in heads]
@@ -206,8 +208,8 @@ def train_ctc_per_layer(train: SequenceSplit, valid: SequenceSplit, vocab: int, 
     restarts = max(1, cfg.restarts)
     heads = _PerLayerHeads(num_layers, dim, vocab, cfg.blank_bias, restarts)
     states = [lambda h=h: heads.head_state(h) for h in range(restarts * num_layers)]
-    std, src_rate, bests = _fit(train, valid, cfg, frame_rate, [{"params": list(heads.parameters()), "lr": cfg.lr}],
-                                heads, states)
+    group = {"params": list(heads.parameters()), "lr": cfg.lr, "weight_decay": cfg.weight_decay}
+    std, src_rate, bests = _fit(train, valid, cfg, frame_rate, [group], heads, states)
     out = []
     for l in range(num_layers):
         vl, state, step = min((bests[k * num_layers + l] for k in range(restarts)), key=lambda b: b[0])
