@@ -82,7 +82,7 @@ def test_restarts_keep_the_head_best_on_valid_for_each_layer():
     assert three[0].valid_loss < three[1].valid_loss   # and layers keep their own heads
 
 
-def test_weight_decay_shrinks_the_head_and_leaves_the_layer_weights_alone():
+def test_weight_decay_shrinks_the_head_and_the_layer_mix_still_learns():
     from usad.eval.ctc import train_ctc_per_layer
 
     tr, va = _split(40, 0), _split(12, 1)
